@@ -1,0 +1,277 @@
+"""Ports: the small protocols the pipeline is written against.
+
+Each port has an in-process adapter under ``cta.memory`` and a real one under ``cta.kafka``.
+HTTP services (REST Proxy, Connect, ksqlDB) share one requests-based client per service; the
+memory backend mounts an in-process transport that answers with the emulator's HTTP handler, so
+the contract is exercised on both backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cta.topics import TopicSpec
+
+Headers = tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One message as a consumer sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+    headers: Headers = ()
+
+
+class DeliveryError(RuntimeError):
+    """A produced message was not acknowledged by the log."""
+
+    def __init__(self, topic: str, reason: str) -> None:
+        super().__init__(f"delivery to {topic!r} failed: {reason}")
+        self.topic = topic
+        self.reason = reason
+
+
+class EventProducer(Protocol):
+    """Asynchronous, batched producer: ``produce`` enqueues; failures surface on poll/flush."""
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: Headers = (),
+        timestamp_ms: int | None = None,
+    ) -> None: ...
+
+    def poll(self, timeout: float = 0.0) -> int:
+        """Serve delivery reports; raises DeliveryError for failed deliveries."""
+        ...
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every queued message is delivered; raises DeliveryError on failures."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class EventConsumer(Protocol):
+    def subscribe(self, topics: Sequence[str], *, from_beginning: bool = False) -> None:
+        """Subscribe to names, or patterns starting with ``^``. ``from_beginning`` ignores
+        committed offsets and replays every partition from its start."""
+        ...
+
+    def poll(self, timeout: float = 0.0) -> Record | None: ...
+
+    def consume(self, max_records: int = 500, timeout: float = 0.0) -> list[Record]: ...
+
+    def commit(self) -> None:
+        """Commit the positions of everything returned so far."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class EventLog(Protocol):
+    def producer(self, client_id: str = "cta") -> EventProducer: ...
+
+    def consumer(self, group_id: str, *, client_id: str = "cta") -> EventConsumer: ...
+
+
+class TopicAdmin(Protocol):
+    def create_topics(self, specs: Iterable[TopicSpec]) -> None:
+        """Create missing topics; an existing topic is not an error."""
+        ...
+
+    def list_topics(self) -> dict[str, int]:
+        """Topic name -> partition count (internal topics included)."""
+        ...
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        """Partition -> high watermark."""
+        ...
+
+    def group_lag(self, group_id: str) -> dict[tuple[str, int], int]:
+        """(topic, partition) -> messages not yet committed by the group."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredSchema:
+    schema_id: int
+    subject: str
+    version: int
+    schema: str
+
+
+class SchemaRegistryError(RuntimeError):
+    """A registry refusal, with Confluent's error code (40401, 409, 42201...)."""
+
+    def __init__(self, status: int, error_code: int, message: str) -> None:
+        super().__init__(f"{status} ({error_code}): {message}")
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+
+
+class SchemaRegistry(Protocol):
+    def register(self, subject: str, schema: str) -> int:
+        """Register (or find) a schema under a subject; returns its global id. Raises
+        SchemaRegistryError 409 when the subject's compatibility rule refuses it."""
+        ...
+
+    def schema_by_id(self, schema_id: int) -> str: ...
+
+    def latest(self, subject: str) -> RegisteredSchema: ...
+
+    def subjects(self) -> list[str]: ...
+
+    def is_compatible(self, subject: str, schema: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProduceOffset:
+    partition: int | None
+    offset: int | None
+    error_code: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProduceResult:
+    key_schema_id: int | None
+    value_schema_id: int | None
+    offsets: tuple[ProduceOffset, ...]
+
+
+class RestProxy(Protocol):
+    def produce_avro(
+        self,
+        topic: str,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        key_schema: str,
+        value_schema: str,
+    ) -> ProduceResult:
+        """POST /topics/{topic} in REST Proxy v2's Avro embedded format. ``records`` are
+        ``{"key": ..., "value": ...}`` in Avro JSON encoding. Raises RestProxyError."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatus:
+    name: str
+    state: str
+    task_states: tuple[str, ...] = ()
+    traces: tuple[str, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.state == "RUNNING" and bool(self.task_states) and all(
+            s == "RUNNING" for s in self.task_states
+        )
+
+
+class ConnectAdmin(Protocol):
+    def apply(self, name: str, config: Mapping[str, str]) -> None:
+        """Create or update (PUT /connectors/{name}/config): idempotent."""
+        ...
+
+    def status(self, name: str) -> ConnectorStatus: ...
+
+    def wait_running(self, name: str, timeout: float = 60.0) -> ConnectorStatus:
+        """Wait for RUNNING; raises with the failed task's trace."""
+        ...
+
+    def delete(self, name: str) -> None: ...
+
+    def connectors(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KsqlResult:
+    statement: str
+    command_id: str | None
+    status: str
+    message: str = ""
+    query_id: str | None = None
+
+
+class KsqlAdmin(Protocol):
+    def execute(
+        self, statements: str, properties: Mapping[str, str] | None = None
+    ) -> list[KsqlResult]:
+        """Run statements idempotently (an existing stream/table is not an error) and wait
+        for each command to finish."""
+        ...
+
+    def queries(self) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StationRow:
+    """One row of the ``stations`` table (one platform stop)."""
+
+    stop_id: int
+    direction_id: str
+    stop_name: str
+    station_name: str
+    station_descriptive_name: str
+    station_id: int
+    order: int
+    red: bool
+    blue: bool
+    green: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """The flat JSON row a source connector writes (JsonConverter, schemas disabled)."""
+        return {
+            "stop_id": self.stop_id,
+            "direction_id": self.direction_id,
+            "stop_name": self.stop_name,
+            "station_name": self.station_name,
+            "station_descriptive_name": self.station_descriptive_name,
+            "station_id": self.station_id,
+            "order": self.order,
+            "red": self.red,
+            "blue": self.blue,
+            "green": self.green,
+        }
+
+
+class StationDatabase(Protocol):
+    def create_schema(self) -> None:
+        """Create the ``stations`` table if missing."""
+        ...
+
+    def load(self, rows: Iterable[StationRow]) -> int:
+        """Insert or update rows by stop_id (loading twice is safe); returns rows written."""
+        ...
+
+    def rows(self) -> list[StationRow]: ...
+
+    def upsert(self, row: StationRow) -> None: ...
+
+    def delete(self, stop_id: int) -> None: ...
+
+
+@dataclass(slots=True)
+class Backend:
+    """Every adapter one backend provides, wired together."""
+
+    name: str
+    log: EventLog
+    admin: TopicAdmin
+    registry: SchemaRegistry
+    rest_proxy: RestProxy
+    connect: ConnectAdmin
+    ksql: KsqlAdmin
+    stations_db: StationDatabase
+    extras: dict[str, Any] = field(default_factory=dict)
