@@ -8,13 +8,15 @@ the contract is exercised on both backends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cta.topics import TopicSpec
 
 Headers = tuple[tuple[str, bytes], ...]
+# Called with (partition, offset) once the log has acknowledged a message (from poll/flush).
+DeliveryCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ class EventProducer(Protocol):
         key: bytes | None = None,
         headers: Headers = (),
         timestamp_ms: int | None = None,
+        on_delivery: DeliveryCallback | None = None,
     ) -> None: ...
 
     def poll(self, timeout: float = 0.0) -> int:
