@@ -1,0 +1,129 @@
+"""The memory broker's consumer: a group member with positions, commits and blocking polls."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from cta.memory.broker import MemoryBroker
+from cta.memory.groups import Subscription, TopicPartition
+from cta.ports import Record
+
+
+class MemoryConsumer:
+    """Joins its group on ``subscribe``; the group rebalances when members come and go or a
+    topic appears. A newly assigned partition starts at the group's committed offset, else at
+    the earliest offset (auto.offset.reset=earliest), or at 0 with ``from_beginning``."""
+
+    def __init__(self, broker: MemoryBroker, group_id: str, *, client_id: str = "cta") -> None:
+        self.group_id = group_id
+        self.client_id = client_id
+        self._broker = broker
+        self._member_id: int | None = None
+        self._from_beginning = False
+        self._generation: tuple[int, int] = (-1, -1)
+        self._positions: dict[TopicPartition, int] = {}
+        self._order: list[TopicPartition] = []
+        self._next_start = 0
+        self._buffer: list[Record] = []
+        self._closed = False
+
+    def subscribe(self, topics: Sequence[str], *, from_beginning: bool = False) -> None:
+        if self._closed:
+            raise RuntimeError("consumer is closed")
+        subscription = Subscription.of(topics)
+        with self._broker.lock:
+            if self._member_id is not None:
+                self._broker.leave_group(self.group_id, self._member_id)
+            self._from_beginning = from_beginning
+            self._positions.clear()
+            self._buffer.clear()
+            self._member_id = self._broker.join_group(self.group_id, subscription)
+
+    def assignment(self) -> list[TopicPartition]:
+        with self._broker.lock:
+            self._sync()
+            return list(self._order)
+
+    def poll(self, timeout: float = 0.0) -> Record | None:
+        if not self._buffer:
+            self._buffer = self.consume(500, timeout)
+            self._buffer.reverse()
+        return self._buffer.pop() if self._buffer else None
+
+    def consume(self, max_records: int = 500, timeout: float = 0.0) -> list[Record]:
+        if self._member_id is None or self._closed:
+            raise RuntimeError("consumer is not subscribed")
+        if self._buffer:  # records poll() fetched but did not hand out yet come first
+            taken = self._buffer[::-1][:max_records]
+            del self._buffer[len(self._buffer) - len(taken) :]
+            return taken
+        deadline = time.monotonic() + timeout
+        broker = self._broker
+        with broker.lock:
+            while True:
+                self._sync()
+                records = self._fetch(max_records)
+                remaining = deadline - time.monotonic()
+                if records or remaining <= 0 or self._closed:
+                    return records
+                broker.data_arrived.wait(remaining)
+
+    def commit(self) -> None:
+        """Commit the position after everything returned so far (records a ``poll`` fetched
+        but has not returned yet are not committed)."""
+        with self._broker.lock:
+            positions = dict(self._positions)
+            for record in self._buffer:
+                key = (record.topic, record.partition)
+                positions[key] = min(positions.get(key, record.offset), record.offset)
+            self._broker.commit_offsets(self.group_id, positions.items())
+
+    def close(self) -> None:
+        with self._broker.lock:
+            if self._member_id is not None and not self._closed:
+                self._broker.leave_group(self.group_id, self._member_id)
+            self._closed = True
+
+    def _sync(self) -> None:
+        """Pick up a rebalance: keep positions of retained partitions, start new ones."""
+        assert self._member_id is not None
+        broker = self._broker
+        generation = broker.generation(self.group_id)
+        if generation == self._generation:
+            return
+        self._generation = generation
+        assigned = broker.assignment(self.group_id, self._member_id)
+        positions: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            if tp in self._positions:
+                positions[tp] = self._positions[tp]
+            elif self._from_beginning:
+                positions[tp] = 0
+            else:
+                positions[tp] = broker.committed_offset(self.group_id, *tp) or 0
+        # Records buffered for partitions that moved away are no longer ours to hand out.
+        self._buffer = [r for r in self._buffer if (r.topic, r.partition) in positions]
+        self._positions = positions
+        self._order = list(assigned)
+
+    def _fetch(self, max_records: int) -> list[Record]:
+        order = self._order
+        if not order:
+            return []
+        # Start at a different partition each time so no partition starves another.
+        start = self._next_start % len(order)
+        self._next_start = start + 1
+        broker = self._broker
+        positions = self._positions
+        fetched: list[Record] = []
+        for tp in order[start:] + order[:start]:
+            position = positions[tp]
+            log = broker.partition_log(*tp)
+            if position >= log.end_offset:
+                continue
+            records, positions[tp] = log.read(position, max_records - len(fetched))
+            fetched.extend(records)
+            if len(fetched) >= max_records:
+                break
+        return fetched
