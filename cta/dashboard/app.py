@@ -1,0 +1,177 @@
+"""The Sanic dashboard: the page, its JSON, health, and a server-sent event stream.
+
+The feed (a blocking ``Pump``) runs in a ``BackgroundPump`` thread started before the server
+serves and stopped when it stops, so the event loop never waits on Kafka. ``/events`` pushes the
+full snapshot on connect and then whenever ``version`` moved, at most ``PUSH_INTERVAL`` apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.config import Config
+from sanic.response import HTTPResponse, html
+from sanic.response import json as json_response
+
+from cta.dashboard.page import render_page
+from cta.dashboard.state import DashboardState
+from cta.runtime import BackgroundPump, Pump
+
+DashboardApp = Sanic[Config, SimpleNamespace]
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).with_name("static")
+PUSH_INTERVAL = 0.25  # seconds between snapshot pushes: at most ~4 a second
+KEEPALIVE_INTERVAL = 15.0  # an idle stream sends a comment so proxies keep it open
+FAILING_AFTER = 3  # consecutive feed failures before /healthz answers 503
+
+
+class MonitoredPump:
+    """Wraps the feed to know whether it is failing *now* (BackgroundPump counts all time)."""
+
+    def __init__(self, pump: Pump) -> None:
+        self.name = pump.name
+        self.inner = pump
+        self.consecutive_failures = 0
+        self.failures = 0
+        self.last_error: str | None = None
+        self.last_success: float | None = None
+
+    def pump(self, timeout: float = 0.0) -> int:
+        try:
+            handled = self.inner.pump(timeout)
+        except Exception as exc:
+            self.failures += 1
+            self.consecutive_failures += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            raise
+        self.consecutive_failures = 0
+        self.last_success = time.time()
+        return handled
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @property
+    def failing(self) -> bool:
+        return self.consecutive_failures >= FAILING_AFTER
+
+    def health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {
+            "name": self.name,
+            "failing": self.failing,
+            "consecutive_failures": self.consecutive_failures,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "last_success": self.last_success,
+        }
+        # DashboardFeed's counters, when the pump has them.
+        for counter in ("records", "errors"):
+            value = getattr(self.inner, counter, None)
+            if isinstance(value, int):
+                report[counter] = value
+        last_errors = getattr(self.inner, "last_errors", None)
+        if last_errors is not None:
+            report["last_malformed"] = list(last_errors)[-3:]
+        return report
+
+
+def sse_event(snapshot: dict[str, Any]) -> str:
+    """One server-sent event carrying a snapshot."""
+    data = json.dumps(snapshot, separators=(",", ":"))
+    return f"id: {snapshot['version']}\nevent: snapshot\ndata: {data}\n\n"
+
+
+def create_app(
+    state: DashboardState, *, name: str = "cta-dashboard", feed: Pump | None = None
+) -> DashboardApp:
+    app: DashboardApp = Sanic(name)
+    app.config.KEEP_ALIVE_TIMEOUT = 30
+    app.static("/static", STATIC_DIR, name="static")
+    monitor = None if feed is None else MonitoredPump(feed)
+    # Our own handles, not app.ctx: one place to find what the listeners start and stop.
+    runtime: dict[str, Any] = {"runner": None, "stopping": None}
+
+    @app.before_server_start
+    async def start_feed(app: DashboardApp) -> None:
+        runtime["stopping"] = asyncio.Event()
+        if monitor is not None:
+            runtime["runner"] = BackgroundPump(monitor).start()
+
+    @app.before_server_stop
+    async def stop_feed(app: DashboardApp) -> None:
+        stopping: asyncio.Event | None = runtime["stopping"]
+        if stopping is not None:
+            stopping.set()  # ends every /events stream, so shutdown does not wait on them
+        runner: BackgroundPump | None = runtime["runner"]
+        if runner is not None:
+            runtime["runner"] = None
+            await asyncio.get_running_loop().run_in_executor(None, runner.stop)
+
+    @app.get("/")
+    async def page(request: Request) -> HTTPResponse:
+        return html(render_page(state.snapshot()))
+
+    @app.get("/api/status")
+    async def status(request: Request) -> HTTPResponse:
+        return json_response(state.snapshot())
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> HTTPResponse:
+        failing = monitor is not None and monitor.failing
+        body = {
+            "status": "failing" if failing else "ok",
+            "version": state.version,
+            "pending_arrivals": state.pending(),
+            "feed": None if monitor is None else monitor.health(),
+        }
+        return json_response(body, status=503 if failing else 200)
+
+    @app.get("/events")
+    async def events(request: Request) -> None:
+        stopping: asyncio.Event = runtime["stopping"] or asyncio.Event()
+        response = await request.respond(
+            content_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        await response.send("retry: 2000\n\n")
+        sent_version = -1
+        last_sent = time.monotonic()
+        # A client that goes away cancels this handler (CancelledError): nothing to clean up.
+        while not stopping.is_set():
+            if state.version != sent_version:
+                snapshot = state.snapshot()
+                await response.send(sse_event(snapshot))
+                sent_version = snapshot["version"]
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent >= KEEPALIVE_INTERVAL:
+                await response.send(": keep-alive\n\n")
+                last_sent = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), PUSH_INTERVAL)
+        await response.eof()
+
+    return app
+
+
+def serve(
+    state: DashboardState,
+    feed: Pump | None,
+    host: str = "127.0.0.1",
+    port: int = 8888,
+    *,
+    name: str = "cta-dashboard",
+) -> None:
+    """Run the dashboard in this process until stopped (Ctrl-C shuts it down cleanly)."""
+    app = create_app(state, name=name, feed=feed)
+    log.info("dashboard on http://%s:%d/", host, port)
+    app.run(host=host, port=port, single_process=True, access_log=False, motd=False)

@@ -1,0 +1,155 @@
+"""The dashboard's topic consumer: replays every input topic from the beginning into the state.
+
+One consumer (its own group id, so no other dashboard shares its partitions) subscribes to the
+stations table, the arrivals pattern, the turnstile summary and the weather. A malformed message
+is logged with its topic and offset, counted in ``errors`` and skipped; any other failure (the
+broker or the registry being away) propagates so ``BackgroundPump`` retries with backoff, and the
+record that failed stays queued here so it is not lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections import deque
+from typing import Any
+
+from cta.avro import AvroDecoder
+from cta.dashboard.state import LINE_COLORS, DashboardState
+from cta.ports import EventConsumer, EventLog, Record, SchemaRegistry, SchemaRegistryError
+from cta.processors.stations import decode_table_value
+from cta.topics import ARRIVALS_PATTERN, STATIONS_TABLE, TURNSTILE_SUMMARY, WEATHER
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTION = (STATIONS_TABLE, ARRIVALS_PATTERN, TURNSTILE_SUMMARY, WEATHER)
+_ARRIVALS = re.compile(ARRIVALS_PATTERN)
+# Errors that mean "this message is bad", as opposed to "a dependency is down".
+_MALFORMED = (ValueError, KeyError, TypeError)
+
+
+class MalformedMessage(ValueError):
+    """A message the dashboard cannot read."""
+
+
+def _json(data: bytes) -> Any:
+    return json.loads(data.decode("utf-8"))
+
+
+class DashboardFeed:
+    """A ``Pump`` applying the dashboard's topics to a ``DashboardState``."""
+
+    name = "dashboard-feed"
+
+    def __init__(
+        self,
+        log: EventLog,
+        registry: SchemaRegistry,
+        state: DashboardState,
+        *,
+        group_id: str | None = None,
+        max_records: int = 500,
+    ) -> None:
+        self._log = log
+        self._decoder = AvroDecoder(registry)
+        self.state = state
+        self.group_id = group_id or f"cta-dashboard-{uuid.uuid4().hex[:12]}"
+        self._max_records = max_records
+        self._consumer: EventConsumer | None = None
+        self._backlog: deque[Record] = deque()
+        self.records = 0
+        self.errors = 0
+        self.last_errors: deque[str] = deque(maxlen=10)
+
+    def _subscribed(self) -> EventConsumer:
+        # Made on first use, so a broker that is away at start-up is retried by the runner.
+        if self._consumer is None:
+            consumer = self._log.consumer(self.group_id, client_id="cta-dashboard")
+            consumer.subscribe(SUBSCRIPTION, from_beginning=True)
+            self._consumer = consumer
+        return self._consumer
+
+    def pump(self, timeout: float = 0.0) -> int:
+        consumer = self._subscribed()
+        if not self._backlog:
+            self._backlog.extend(consumer.consume(self._max_records, timeout))
+        handled = 0
+        while self._backlog:
+            record = self._backlog[0]
+            self._handle(record)  # a dependency failure leaves the record at the head
+            self._backlog.popleft()
+            handled += 1
+        if handled:
+            consumer.commit()
+        self.records += handled
+        return handled
+
+    def _handle(self, record: Record) -> None:
+        try:
+            self._apply(record)
+        except SchemaRegistryError as exc:
+            if exc.status != 404:  # an unknown schema id is a bad message; anything else retries
+                raise
+            self._reject(record, exc)
+        except _MALFORMED as exc:
+            self._reject(record, exc)
+
+    def _reject(self, record: Record, exc: Exception) -> None:
+        self.errors += 1
+        reason = f"{record.topic}[{record.partition}]@{record.offset}: {exc}"
+        self.last_errors.append(reason)
+        log.warning("dashboard skipped a malformed message %s", reason)
+
+    def _apply(self, record: Record) -> None:
+        topic, value = record.topic, record.value
+        if topic == STATIONS_TABLE:
+            if value is None:
+                self._remove_station(record.key)
+            else:
+                self.state.apply_station(decode_table_value(value))
+        elif topic == TURNSTILE_SUMMARY:
+            if value is None:
+                return  # a tombstone: nothing to count
+            self._apply_summary(record, value)
+        elif topic == WEATHER:
+            if value is None:
+                raise MalformedMessage("weather message has no value")
+            self.state.apply_weather(self._decoder.decode(value))
+        elif _ARRIVALS.match(topic):
+            if value is None:
+                raise MalformedMessage("arrival message has no value")
+            self.state.apply_arrival(self._decoder.decode(value))
+        else:
+            log.debug("dashboard ignores topic %s", topic)
+
+    def _remove_station(self, key: bytes | None) -> None:
+        """A table tombstone: key ``"<line>:<station_id>"``, or a bare station id (every line)."""
+        if key is None:
+            raise MalformedMessage("stations-table tombstone without a key")
+        entry = _json(key)
+        if isinstance(entry, str) and ":" in entry:
+            line, _, station_id = entry.partition(":")
+            self.state.remove_station(line, int(station_id))
+        elif isinstance(entry, int | str) and not isinstance(entry, bool):
+            for line in LINE_COLORS:
+                self.state.remove_station(line, int(entry))
+        else:
+            raise MalformedMessage(f"stations-table key {entry!r} names no station")
+
+    def _apply_summary(self, record: Record, value: bytes) -> None:
+        summary = _json(value)
+        if not isinstance(summary, dict):
+            raise MalformedMessage(f"summary must be a JSON object, got {summary!r}")
+        station_id = summary.get("STATION_ID")
+        if station_id is None and record.key is not None:
+            station_id = _json(record.key)
+        if station_id is None or "COUNT" not in summary:
+            raise MalformedMessage(f"summary lacks STATION_ID or COUNT: {summary!r}")
+        self.state.apply_summary(station_id, summary["COUNT"])
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None

@@ -1,0 +1,124 @@
+"""The status page, rendered on the server from a state snapshot.
+
+The page is complete without JavaScript; ``static/dashboard.js`` then rebuilds the same markup
+from each snapshot pushed on ``/events``. Every name is escaped here (and set with
+``textContent`` there), so a station called ``<b>x</b>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+EMPTY_SLOT = "\u2014"  # an em dash: no train in that direction
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def format_temperature(weather: Mapping[str, Any] | None) -> str:
+    if weather is None:
+        return "\u2013\u00b0"
+    return f"{round(float(weather['temperature']))}\u00b0F"
+
+
+def direction_labels(stations: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """Headers for the two directions: ``a`` runs towards the first station, ``b`` the last."""
+    if not stations:
+        return ("Direction A", "Direction B")
+    return (f"To {stations[0]['name']}", f"To {stations[-1]['name']}")
+
+
+def _status_class(status: str) -> str:
+    return "status-" + "-".join(status.lower().split())
+
+
+def _slot(slot: Mapping[str, Any] | None, direction: str) -> str:
+    if slot is None:
+        return f'<td class="slot dir-{direction} empty">{EMPTY_SLOT}</td>'
+    status = str(slot["status"])
+    return (
+        f'<td class="slot dir-{direction} {_e(_status_class(status))}">'
+        f'<span class="train-id">{_e(slot["train_id"])}</span>'
+        f'<span class="train-status">{_e(status)}</span></td>'
+    )
+
+
+def _station_row(line: str, station: Mapping[str, Any]) -> str:
+    return (
+        f'<tr id="row-{_e(line)}-{_e(station["station_id"])}" '
+        f'data-station="{_e(station["station_id"])}">'
+        f'<td class="station">{_e(station["name"])}</td>'
+        f"{_slot(station['a'], 'a')}{_slot(station['b'], 'b')}"
+        f'<td class="entries">{int(station["entries"]):,}</td></tr>'
+    )
+
+
+def _trains_on(stations: Sequence[Mapping[str, Any]]) -> int:
+    return sum((s["a"] is not None) + (s["b"] is not None) for s in stations)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _line_meta(stations: int, trains: int) -> str:
+    return f"{_count(stations, 'station')} \u00b7 {_count(trains, 'train')}"
+
+
+def _line_section(line: Mapping[str, Any]) -> str:
+    name = str(line["line"])
+    stations: Sequence[Mapping[str, Any]] = line["stations"]
+    to_a, to_b = direction_labels(stations)
+    if stations:
+        body = "".join(_station_row(name, station) for station in stations)
+    else:
+        body = '<tr class="waiting"><td colspan="4">Waiting for stations\u2026</td></tr>'
+    return (
+        f'<section class="line" id="line-{_e(name)}" data-line="{_e(name)}" '
+        f'style="--line-color: {_e(line["color"])}">'
+        f'<header class="line-header"><h2>{_e(name.title())} Line</h2>'
+        f'<span class="line-meta">{_line_meta(len(stations), _trains_on(stations))}</span>'
+        "</header>"
+        '<table><thead><tr><th class="station">Station</th>'
+        f'<th class="slot dir-a">{_e(to_a)}</th><th class="slot dir-b">{_e(to_b)}</th>'
+        '<th class="entries">Entries</th></tr></thead>'
+        f"<tbody>{body}</tbody></table></section>"
+    )
+
+
+def render_page(snapshot: Mapping[str, Any], *, now: float | None = None) -> str:
+    """The whole HTML document for one snapshot."""
+    weather = snapshot.get("weather")
+    label = "Waiting for weather" if weather is None else str(weather["label"])
+    updated = time.strftime("%H:%M:%S", time.localtime(now))
+    lines = "".join(_line_section(line) for line in snapshot["lines"])
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>CTA Status</title>
+<link rel="stylesheet" href="/static/dashboard.css">
+</head>
+<body data-version="{_e(snapshot.get("version", 0))}">
+<header class="topbar">
+  <h1>CTA Status</h1>
+  <div class="weather" id="weather">
+    <span class="temperature" id="temperature">{_e(format_temperature(weather))}</span>
+    <span class="weather-label" id="weather-label">{_e(label)}</span>
+  </div>
+  <div class="connection" id="connection" data-state="static">
+    <span class="dot"></span><span class="connection-label" id="connection-label">snapshot</span>
+    <span class="updated">updated <time id="updated">{_e(updated)}</time></span>
+  </div>
+</header>
+<main class="lines" id="lines">{lines}</main>
+<footer class="footer">Trains, turnstile entries and weather stream live from Kafka.</footer>
+<script src="/static/dashboard.js" defer></script>
+</body>
+</html>
+"""

@@ -1,0 +1,307 @@
+"""What the dashboard shows, as a pure in-memory model fed by decoded topic values.
+
+Stations are kept per (line, station_id): Clark/Lake and Roosevelt carry the same id on two lines.
+Each line also indexes where every train is, so a train is never shown in two slots, even when
+an event was lost or delivered twice. Arrivals and counts for stations not loaded yet are kept and
+applied when the station arrives (the original dropped them, a start-up race).
+
+The feed thread writes while the web server reads: every method takes one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Page order and colours: the dashboard shows Blue, Red, then Green.
+LINE_COLORS: dict[str, str] = {"blue": "#1E90FF", "red": "#DC143C", "green": "#32CD32"}
+DIRECTIONS = ("a", "b")
+
+Slot = dict[str, str]
+TrainPosition = tuple[int, str]
+
+
+@dataclass(slots=True)
+class _Station:
+    station_id: int
+    name: str
+    order: int
+    a: Slot | None = None
+    b: Slot | None = None
+    entries: int = 0
+
+    def slot(self, direction: str) -> Slot | None:
+        return self.a if direction == "a" else self.b
+
+    def set_slot(self, direction: str, value: Slot | None) -> None:
+        if direction == "a":
+            self.a = value
+        else:
+            self.b = value
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "station_id": self.station_id,
+            "name": self.name,
+            "order": self.order,
+            "a": None if self.a is None else dict(self.a),
+            "b": None if self.b is None else dict(self.b),
+            "entries": self.entries,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    line: str
+    station_id: int
+    train_id: str
+    direction: str
+    status: str
+    prev_station_id: int | None
+    prev_direction: str | None
+    timestamp_ms: int | None
+
+
+def _field(source: Any, name: str) -> Any:
+    """A field of a mapping or an attribute of an object; KeyError names a missing one."""
+    if isinstance(source, Mapping):
+        if name not in source:
+            raise KeyError(f"missing field {name!r}")
+        return source[name]
+    if not hasattr(source, name):
+        raise KeyError(f"missing field {name!r}")
+    return getattr(source, name)
+
+
+def _text(value: Any) -> str:
+    # Enums (LineColor, Direction...) travel by their value, never their repr.
+    return str(getattr(value, "value", value))
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _direction(value: Any, name: str) -> str:
+    text = _text(value)
+    if text not in DIRECTIONS:
+        raise ValueError(f"{name} must be 'a' or 'b', got {value!r}")
+    return text
+
+
+def _parse_arrival(value: Mapping[str, Any]) -> _Arrival:
+    prev_id = value.get("prev_station_id")
+    prev_direction = value.get("prev_direction")
+    timestamp = value.get("timestamp")
+    return _Arrival(
+        line=_text(_field(value, "line")),
+        station_id=_int(_field(value, "station_id"), "station_id"),
+        train_id=_text(_field(value, "train_id")),
+        direction=_direction(_field(value, "direction"), "direction"),
+        status=_text(_field(value, "train_status")).replace("_", " "),
+        prev_station_id=None if prev_id is None else _int(prev_id, "prev_station_id"),
+        prev_direction=(
+            None if prev_direction is None else _direction(prev_direction, "prev_direction")
+        ),
+        timestamp_ms=None if timestamp is None else _int(timestamp, "timestamp"),
+    )
+
+
+class DashboardState:
+    """Stations, trains, turnstile counts and weather; ``version`` moves on every change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._version = 0
+        self._stations: dict[tuple[str, int], _Station] = {}
+        self._trains: dict[str, dict[str, TrainPosition]] = {line: {} for line in LINE_COLORS}
+        self._last_seen: dict[tuple[str, str], int] = {}
+        self._pending: dict[tuple[str, str], _Arrival] = {}
+        self._counts: dict[int, int] = {}
+        self._weather: dict[str, Any] | None = None
+        self.ignored = 0  # well-formed values this board cannot show (unknown line, stale)
+
+    @property
+    def version(self) -> int:
+        with self._lock:
+            return self._version
+
+    def _changed(self) -> None:
+        self._version += 1
+
+    # --- inputs -------------------------------------------------------------------------------
+
+    def apply_station(self, station: Any) -> bool:
+        """Add or update one station row (an object or mapping with station_id, station_name,
+        order, line). Rows of lines the board does not show are ignored. Returns whether the
+        board changed."""
+        line = _text(_field(station, "line"))
+        station_id = _int(_field(station, "station_id"), "station_id")
+        name = _text(_field(station, "station_name"))
+        order = _int(_field(station, "order"), "order")
+        with self._lock:
+            if line not in LINE_COLORS:
+                self.ignored += 1
+                return False
+            key = (line, station_id)
+            row = self._stations.get(key)
+            changed = False
+            if row is None:
+                row = _Station(station_id, name, order, entries=self._counts.get(station_id, 0))
+                self._stations[key] = row
+                changed = True
+            elif (row.name, row.order) != (name, order):
+                row.name, row.order = name, order
+                changed = True
+            waiting = sorted(
+                (p for p in self._pending.values() if (p.line, p.station_id) == key),
+                key=lambda p: p.timestamp_ms or 0,
+            )
+            for arrival in waiting:
+                del self._pending[(arrival.line, arrival.train_id)]
+                changed = self._place(arrival) or changed
+            if changed:
+                self._changed()
+            return changed
+
+    def remove_station(self, line: str, station_id: int) -> bool:
+        """Drop one station row (a table tombstone); trains shown there leave the board."""
+        with self._lock:
+            row = self._stations.pop((line, station_id), None)
+            if row is None:
+                return False
+            trains = self._trains.get(line, {})
+            for slot in (row.a, row.b):
+                if slot is not None:
+                    trains.pop(slot["train_id"], None)
+            self._changed()
+            return True
+
+    def apply_arrival(self, value: Mapping[str, Any]) -> bool:
+        """Move a train to the station it arrived at (the decoded Avro arrival value).
+
+        Raises KeyError/ValueError for a malformed value. An arrival older than one already
+        applied for the same train is ignored, since partitions may deliver out of order."""
+        arrival = _parse_arrival(value)
+        with self._lock:
+            if arrival.line not in LINE_COLORS:
+                self.ignored += 1
+                return False
+            seen_key = (arrival.line, arrival.train_id)
+            last = self._last_seen.get(seen_key)
+            if arrival.timestamp_ms is not None:
+                if last is not None and arrival.timestamp_ms < last:
+                    self.ignored += 1
+                    return False
+                self._last_seen[seen_key] = arrival.timestamp_ms
+            if (arrival.line, arrival.station_id) not in self._stations:
+                # The train has left wherever we showed it; show it again once its station loads.
+                self._pending[seen_key] = arrival
+                changed = self._remove_train(arrival.line, arrival.train_id)
+            else:
+                self._pending.pop(seen_key, None)
+                changed = self._place(arrival)
+            if changed:
+                self._changed()
+            return changed
+
+    def apply_summary(self, station_id: int, count: int) -> bool:
+        """Set the turnstile count on every line row of ``station_id`` (kept for later rows)."""
+        station_id = _int(station_id, "STATION_ID")
+        count = _int(count, "COUNT")
+        with self._lock:
+            self._counts[station_id] = count
+            changed = False
+            for (_, sid), row in self._stations.items():
+                if sid == station_id and row.entries != count:
+                    row.entries = count
+                    changed = True
+            if changed:
+                self._changed()
+            return changed
+
+    def apply_weather(self, value: Mapping[str, Any]) -> bool:
+        temperature = _field(value, "temperature")
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+            raise ValueError(f"temperature must be a number, got {temperature!r}")
+        status = _text(_field(value, "status"))
+        weather = {
+            "temperature": float(temperature),
+            "status": status,
+            "label": status.replace("_", " ").title(),
+            "timestamp": value.get("timestamp"),
+        }
+        with self._lock:
+            if weather == self._weather:
+                return False
+            self._weather = weather
+            self._changed()
+            return True
+
+    # --- slot bookkeeping (lock held) ---------------------------------------------------------
+
+    def _remove_train(self, line: str, train_id: str) -> bool:
+        position = self._trains[line].pop(train_id, None)
+        if position is None:
+            return False
+        station_id, direction = position
+        row = self._stations.get((line, station_id))
+        if row is not None:
+            slot = row.slot(direction)
+            if slot is not None and slot["train_id"] == train_id:
+                row.set_slot(direction, None)
+        return True
+
+    def _place(self, arrival: _Arrival) -> bool:
+        line, trains = arrival.line, self._trains[arrival.line]
+        row = self._stations[(line, arrival.station_id)]
+        target = (arrival.station_id, arrival.direction)
+        new_slot = {"train_id": arrival.train_id, "status": arrival.status}
+        changed = trains.get(arrival.train_id) != target or row.slot(arrival.direction) != new_slot
+        # The train index always points at the slot showing the train, so removing the train
+        # clears its previous slot (prev_station_id/prev_direction) and any stale duplicate.
+        self._remove_train(line, arrival.train_id)
+        old_slot = row.slot(arrival.direction)
+        if old_slot is not None and old_slot["train_id"] != arrival.train_id:
+            # The train shown there has been overtaken by events: it is no longer anywhere.
+            trains.pop(old_slot["train_id"], None)
+        row.set_slot(arrival.direction, new_slot)
+        trains[arrival.train_id] = target
+        return changed
+
+    # --- outputs ------------------------------------------------------------------------------
+
+    def trains(self, line: str) -> dict[str, TrainPosition]:
+        """Train id -> (station_id, direction) of every train shown on ``line``."""
+        with self._lock:
+            return dict(self._trains.get(line, {}))
+
+    def pending(self) -> int:
+        """Arrivals waiting for their station row."""
+        with self._lock:
+            return len(self._pending)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the page shows, JSON-able; lines in page order, stations by ``order``."""
+        with self._lock:
+            lines = []
+            for line, color in LINE_COLORS.items():
+                rows = sorted(
+                    (row for (ln, _), row in self._stations.items() if ln == line),
+                    key=lambda row: (row.order, row.station_id),
+                )
+                lines.append(
+                    {"line": line, "color": color, "stations": [row.as_json() for row in rows]}
+                )
+            return {
+                "version": self._version,
+                "weather": None if self._weather is None else dict(self._weather),
+                "lines": lines,
+            }

@@ -1,0 +1,162 @@
+// Live updates for the CTA status page: every snapshot pushed on /events rebuilds the rows.
+// Names are set with textContent only, so station names can never inject markup.
+(function () {
+  "use strict";
+
+  const EMPTY_SLOT = "\u2014";
+  let previousTrains = new Map(); // "line/station/dir" -> train id, to flash fresh arrivals
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+
+  function title(word) {
+    return word.charAt(0).toUpperCase() + word.slice(1);
+  }
+
+  function count(n, noun) {
+    return n + " " + noun + (n === 1 ? "" : "s");
+  }
+
+  function statusClass(status) {
+    return "status-" + status.toLowerCase().split(/\s+/).join("-");
+  }
+
+  function directionLabels(stations) {
+    if (stations.length === 0) return ["Direction A", "Direction B"];
+    return ["To " + stations[0].name, "To " + stations[stations.length - 1].name];
+  }
+
+  function slotCell(line, station, direction, nextTrains) {
+    const slot = station[direction];
+    const cell = el("td", "slot dir-" + direction);
+    if (slot === null) {
+      cell.classList.add("empty");
+      cell.textContent = EMPTY_SLOT;
+      return cell;
+    }
+    const key = line + "/" + station.station_id + "/" + direction;
+    nextTrains.set(key, slot.train_id);
+    cell.classList.add(statusClass(slot.status));
+    if (previousTrains.size > 0 && previousTrains.get(key) !== slot.train_id) {
+      cell.classList.add("arrived");
+    }
+    cell.appendChild(el("span", "train-id", slot.train_id));
+    cell.appendChild(el("span", "train-status", slot.status));
+    return cell;
+  }
+
+  function stationRow(line, station, nextTrains) {
+    const row = el("tr");
+    row.id = "row-" + line + "-" + station.station_id;
+    row.dataset.station = String(station.station_id);
+    row.appendChild(el("td", "station", station.name));
+    row.appendChild(slotCell(line, station, "a", nextTrains));
+    row.appendChild(slotCell(line, station, "b", nextTrains));
+    row.appendChild(el("td", "entries", Number(station.entries).toLocaleString("en-US")));
+    return row;
+  }
+
+  function newSection(line) {
+    const section = el("section", "line");
+    section.id = "line-" + line.line;
+    section.dataset.line = line.line;
+    const header = el("header", "line-header");
+    header.appendChild(el("h2", "", title(line.line) + " Line"));
+    header.appendChild(el("span", "line-meta"));
+    section.appendChild(header);
+    const table = el("table");
+    const headRow = el("tr");
+    headRow.appendChild(el("th", "station", "Station"));
+    headRow.appendChild(el("th", "slot dir-a"));
+    headRow.appendChild(el("th", "slot dir-b"));
+    headRow.appendChild(el("th", "entries", "Entries"));
+    table.appendChild(el("thead")).appendChild(headRow);
+    table.appendChild(el("tbody"));
+    section.appendChild(table);
+    document.getElementById("lines").appendChild(section);
+    return section;
+  }
+
+  function renderLine(line, nextTrains) {
+    const section = document.getElementById("line-" + line.line) || newSection(line);
+    section.style.setProperty("--line-color", line.color);
+    const stations = line.stations;
+    const labels = directionLabels(stations);
+    section.querySelector("th.dir-a").textContent = labels[0];
+    section.querySelector("th.dir-b").textContent = labels[1];
+    const tbody = el("tbody");
+    if (stations.length === 0) {
+      const row = el("tr", "waiting");
+      const cell = el("td", "", "Waiting for stations\u2026");
+      cell.colSpan = 4;
+      row.appendChild(cell);
+      tbody.appendChild(row);
+    }
+    let trains = 0;
+    for (const station of stations) {
+      tbody.appendChild(stationRow(line.line, station, nextTrains));
+      trains += (station.a !== null) + (station.b !== null);
+    }
+    section.querySelector("tbody").replaceWith(tbody);
+    section.querySelector(".line-meta").textContent =
+      count(stations.length, "station") + " \u00b7 " + count(trains, "train");
+  }
+
+  function renderWeather(weather) {
+    document.getElementById("temperature").textContent =
+      weather === null ? "\u2013\u00b0" : Math.round(weather.temperature) + "\u00b0F";
+    document.getElementById("weather-label").textContent =
+      weather === null ? "Waiting for weather" : weather.label;
+  }
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  function render(snapshot) {
+    const nextTrains = new Map();
+    renderWeather(snapshot.weather);
+    for (const line of snapshot.lines) renderLine(line, nextTrains);
+    previousTrains = nextTrains;
+    document.body.dataset.version = String(snapshot.version);
+    const now = new Date();
+    document.getElementById("updated").textContent =
+      pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
+  }
+
+  function setConnection(state, label) {
+    const box = document.getElementById("connection");
+    box.dataset.state = state;
+    document.getElementById("connection-label").textContent = label;
+  }
+
+  function connect() {
+    if (!("EventSource" in window)) {
+      setConnection("static", "snapshot");
+      return;
+    }
+    setConnection("connecting", "connecting");
+    const source = new EventSource("/events");
+    source.onopen = function () {
+      setConnection("live", "live");
+    };
+    source.onerror = function () {
+      // EventSource retries by itself (the server asks for 2 s); say so meanwhile.
+      setConnection("reconnecting", "reconnecting");
+    };
+    source.addEventListener("snapshot", function (event) {
+      setConnection("live", "live");
+      try {
+        render(JSON.parse(event.data));
+      } catch (error) {
+        console.error("cannot render snapshot", error);
+      }
+    });
+  }
+
+  connect();
+})();
