@@ -22,6 +22,7 @@ count as ``sunday_holiday``.
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -50,6 +51,7 @@ def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
     return date(year, month, days[n - 1 if n > 0 else n])
 
 
+@functools.cache
 def cta_holidays(year: int) -> frozenset[date]:
     """The days CTA runs its Sunday/holiday schedule, besides Sundays."""
     return frozenset(
