@@ -1,0 +1,272 @@
+"""Raw station rows -> the stations table: the pure transform and its in-process runner.
+
+The raw topic carries one flat JSON row per platform stop (what Debezium's unwrap + JsonConverter
+write). The table topic carries one entry per *(line, station)*:
+
+* key: the JSON string ``"<line>:<station_id>"`` (``b'"blue:40380"'``). A station has one stop row
+  per direction and some stations (Clark/Lake, Roosevelt) serve two simulated lines with a
+  different ``order`` on each. Keying by ``station_id`` alone would let compaction keep only the
+  last line written, so Clark/Lake would vanish from one line of the board. With the line in the
+  key, compaction keeps exactly one entry per place on the board, and the stop rows of one
+  direction pair collapse into one entry.
+* value: the JSON Faust's table changelog writes for a ``faust.Record``: the four fields in
+  declaration order plus ``"__faust": {"ns": TABLE_VALUE_NAMESPACE}``, compact separators.
+
+Deletes: a tombstone on the raw topic (a deleted stop row, key ``{"stop_id": N}``) removes that stop
+from ``StationTable``; when a (line, station) entry has no stop row left, a tombstone is written
+for its key so the board drops it. The stop -> entry index lives in the processor's memory, so a
+delete for a stop the process has not seen since it started is counted and logged, not guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cta.ports import EventLog, Headers, Record
+from cta.topics import DEAD_LETTERS, STATIONS_RAW, STATIONS_TABLE
+
+log = logging.getLogger(__name__)
+
+LINES = ("red", "blue", "green")
+# The Faust app declares its Record with this namespace, so both writers emit the same bytes.
+TABLE_VALUE_NAMESPACE = "cta.processors.stations.TransformedStation"
+GROUP_ID = "stations-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class TransformedStation:
+    station_id: int
+    station_name: str
+    order: int
+    line: str
+
+    @property
+    def table_key(self) -> str:
+        return f"{self.line}:{self.station_id}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "station_id": self.station_id,
+            "station_name": self.station_name,
+            "order": self.order,
+            "line": self.line,
+        }
+
+
+class MalformedStation(ValueError):
+    """A raw row that cannot be read as a station; the message says why."""
+
+
+def _field(raw: Mapping[str, Any], name: str, kind: type) -> Any:
+    if name not in raw:
+        raise MalformedStation(f"missing field {name!r}")
+    value = raw[name]
+    # bool is an int subclass: a flag where a number belongs (or the reverse) is still wrong.
+    if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+        raise MalformedStation(
+            f"field {name!r} must be {kind.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def transform_station(raw: Mapping[str, Any]) -> TransformedStation | None:
+    """One raw stop row -> its station on a simulated line; None when on none of them."""
+    if not isinstance(raw, Mapping):
+        raise MalformedStation(f"row must be a JSON object, got {type(raw).__name__}")
+    station_id = _field(raw, "station_id", int)
+    station_name = _field(raw, "station_name", str)
+    order = _field(raw, "order", int)
+    flags = {line: _field(raw, line, bool) for line in LINES}
+    line = next((name for name in LINES if flags[name]), None)
+    if line is None:
+        return None
+    return TransformedStation(station_id, station_name, order, line)
+
+
+def encode_table_key(key: str) -> bytes:
+    return json.dumps(key).encode("utf-8")
+
+
+def decode_table_key(data: bytes) -> str:
+    key = json.loads(data)
+    if not isinstance(key, str):
+        raise MalformedStation(f"table key must be a JSON string, got {key!r}")
+    return key
+
+
+def encode_table_value(station: TransformedStation) -> bytes:
+    payload = {**station.as_json(), "__faust": {"ns": TABLE_VALUE_NAMESPACE}}
+    return json.dumps(payload, separators=(",", ":")).encode("utf-8")
+
+
+def decode_table_value(data: bytes) -> TransformedStation:
+    """A table value (ours or Faust's) -> TransformedStation; the ``__faust`` field is ignored."""
+    try:
+        payload = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedStation(f"table value is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise MalformedStation(f"table value must be a JSON object, got {payload!r}")
+    line = _field(payload, "line", str)
+    if line not in LINES:
+        raise MalformedStation(f"unknown line {line!r}")
+    return TransformedStation(
+        _field(payload, "station_id", int),
+        _field(payload, "station_name", str),
+        _field(payload, "order", int),
+        line,
+    )
+
+
+TableWrite = tuple[str, TransformedStation | None]
+
+
+class StationTable:
+    """Which table entries each stop row feeds; turns stop changes into table writes.
+
+    ``apply(stop_id, station)`` records that stop's current station (None: deleted or on no
+    line) and returns the writes: the new entry, plus a tombstone for an entry the stop left
+    when no other stop still feeds it.
+    """
+
+    def __init__(self) -> None:
+        self._entry_of_stop: dict[int, str] = {}
+        self._stops_of_entry: dict[str, set[int]] = {}
+
+    def knows(self, stop_id: int) -> bool:
+        return stop_id in self._entry_of_stop
+
+    def apply(self, stop_id: int, station: TransformedStation | None) -> list[TableWrite]:
+        writes: list[TableWrite] = []
+        new_key = station.table_key if station is not None else None
+        old_key = self._entry_of_stop.pop(stop_id, None)
+        if old_key is not None and old_key != new_key:
+            stops = self._stops_of_entry[old_key]
+            stops.discard(stop_id)
+            if not stops:
+                del self._stops_of_entry[old_key]
+                writes.append((old_key, None))
+        if station is not None and new_key is not None:
+            self._entry_of_stop[stop_id] = new_key
+            self._stops_of_entry.setdefault(new_key, set()).add(stop_id)
+            writes.append((new_key, station))
+        return writes
+
+
+def stop_id_from_key(key: bytes | None) -> int:
+    """The stop id of a raw record key ``{"stop_id": N}``."""
+    if key is None:
+        raise MalformedStation("tombstone without a key")
+    try:
+        payload = json.loads(key)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedStation(f"key is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise MalformedStation(f"key must be a JSON object, got {payload!r}")
+    return int(_field(payload, "stop_id", int))
+
+
+def stop_id_of(row: Mapping[str, Any], key: bytes | None) -> int:
+    if "stop_id" in row:
+        return int(_field(row, "stop_id", int))
+    return stop_id_from_key(key)
+
+
+@dataclass(slots=True)
+class StationsStats:
+    consumed: int = 0
+    written: int = 0
+    deleted: int = 0
+    dropped: int = 0
+    dead_lettered: int = 0
+    unknown_deletes: int = 0
+
+
+def dead_letter_headers(record: Record, reason: str) -> Headers:
+    return (
+        ("error", reason.encode("utf-8")),
+        ("source.topic", record.topic.encode("utf-8")),
+        ("source.partition", str(record.partition).encode("ascii")),
+        ("source.offset", str(record.offset).encode("ascii")),
+    )
+
+
+class StationsProcessor:
+    """In-process runner: STATIONS_RAW -> STATIONS_TABLE, bad rows -> DEAD_LETTERS."""
+
+    name = "stations-stream"
+
+    def __init__(self, log_: EventLog, *, group_id: str = GROUP_ID, batch: int = 500) -> None:
+        self._consumer = log_.consumer(group_id, client_id=self.name)
+        self._consumer.subscribe([STATIONS_RAW])
+        self._producer = log_.producer(client_id=self.name)
+        self._batch = batch
+        self.table = StationTable()
+        self.stats = StationsStats()
+
+    def pump(self, timeout: float = 0.0) -> int:
+        records = self._consumer.consume(self._batch, timeout)
+        if not records:
+            return 0
+        for record in records:
+            self._handle(record)
+        # Commit only once every write of the batch is acknowledged: a crash replays, never loses.
+        self._producer.flush()
+        self._consumer.commit()
+        return len(records)
+
+    def close(self) -> None:
+        try:
+            self._producer.flush()
+        finally:
+            self._producer.close()
+            self._consumer.close()
+
+    def _handle(self, record: Record) -> None:
+        self.stats.consumed += 1
+        try:
+            writes = self._writes_for(record)
+        except MalformedStation as exc:
+            self._dead_letter(record, str(exc))
+            return
+        for key, station in writes:
+            value = encode_table_value(station) if station is not None else None
+            self._producer.produce(STATIONS_TABLE, value, key=encode_table_key(key))
+            if station is None:
+                self.stats.deleted += 1
+            else:
+                self.stats.written += 1
+
+    def _writes_for(self, record: Record) -> list[TableWrite]:
+        if record.value is None:
+            stop_id = stop_id_from_key(record.key)
+            if not self.table.knows(stop_id):
+                self.stats.unknown_deletes += 1
+                log.warning("delete of stop %s not seen since start: table left as is", stop_id)
+                return []
+            return self.table.apply(stop_id, None)
+        try:
+            row = json.loads(record.value)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MalformedStation(f"value is not JSON: {exc}") from exc
+        station = transform_station(row)
+        stop_id = stop_id_of(row, record.key)
+        if station is None:
+            self.stats.dropped += 1
+        return self.table.apply(stop_id, station)
+
+    def _dead_letter(self, record: Record, reason: str) -> None:
+        self.stats.dead_lettered += 1
+        log.warning(
+            "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+        )
+        self._producer.produce(
+            DEAD_LETTERS,
+            record.value,
+            key=record.key,
+            headers=dead_letter_headers(record, reason),
+        )
