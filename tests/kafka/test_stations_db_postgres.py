@@ -1,0 +1,102 @@
+"""PostgresStationDatabase against a real server: set CTA_DATABASE_URL to run it.
+
+Each test gets a scratch database (created and dropped here), so it never touches the real
+``stations`` table; the role in CTA_DATABASE_URL needs CREATEDB.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+psycopg = pytest.importorskip("psycopg")
+
+from cta.kafka.stations_db import DatabaseUnavailable, PostgresStationDatabase  # noqa: E402
+from cta.ports import StationRow  # noqa: E402
+
+BLUE = StationRow(
+    30374,
+    "S",
+    "Clark/Lake (Forest Pk-bound)",
+    "Clark/Lake",
+    "Clark/Lake (Blue Line)",
+    40380,
+    16,
+    red=False,
+    blue=True,
+    green=False,
+)
+GREEN = replace(BLUE, stop_id=30074, direction_id="E", order=14, blue=False, green=True)
+
+
+@pytest.fixture
+def dsn() -> Iterator[str]:
+    server = os.environ.get("CTA_DATABASE_URL")
+    if not server:
+        pytest.skip("CTA_DATABASE_URL not set: no PostgreSQL server to test against")
+    try:
+        admin = psycopg.connect(server, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL reachable at CTA_DATABASE_URL: {exc}")
+    name = f"cta_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin.execute(f"CREATE DATABASE {name}".encode())
+    except psycopg.Error as exc:
+        admin.close()
+        pytest.skip(f"cannot create a scratch database: {exc}")
+    try:
+        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    finally:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)".encode())
+        admin.close()
+
+
+def test_schema_is_idempotent_and_ready_for_debezium(dsn: str) -> None:
+    db = PostgresStationDatabase(dsn)
+    db.create_schema()
+    db.create_schema()
+    with psycopg.connect(dsn) as conn:
+        identity = conn.execute(
+            "SELECT relreplident FROM pg_class WHERE relname = 'stations'"
+        ).fetchone()
+        published = conn.execute(
+            "SELECT tablename FROM pg_publication_tables WHERE pubname = 'cta_stations'"
+        ).fetchall()
+    assert identity == ("f",)
+    assert published == [("stations",)]
+
+
+def test_load_upserts_and_loading_twice_writes_nothing(dsn: str) -> None:
+    db = PostgresStationDatabase(dsn)
+    db.create_schema()
+    assert db.load([GREEN, BLUE, BLUE]) == 2
+    assert db.load([GREEN, BLUE]) == 0
+    moved = replace(BLUE, order=17)
+    assert db.load([moved, GREEN]) == 1
+    assert db.rows() == [GREEN, moved]
+
+
+def test_upsert_and_delete_single_rows(dsn: str) -> None:
+    db = PostgresStationDatabase(dsn)
+    db.create_schema()
+    db.upsert(BLUE)
+    db.upsert(replace(BLUE, station_name="Clark & Lake"))
+    db.delete(GREEN.stop_id)  # absent: nothing happens
+    assert db.rows() == [replace(BLUE, station_name="Clark & Lake")]
+    db.delete(BLUE.stop_id)
+    assert db.rows() == []
+
+
+def test_unreachable_server_is_retried_then_reported() -> None:
+    waits: list[float] = []
+    db = PostgresStationDatabase(
+        "postgresql://nobody@127.0.0.1:1/none", attempts=3, backoff=0.1, sleep=waits.append
+    )
+    with pytest.raises(DatabaseUnavailable, match="after 3 attempts"):
+        db.rows()
+    assert waits == [0.1, 0.2]
