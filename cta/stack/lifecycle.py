@@ -1,0 +1,89 @@
+"""Bringing the stack up in dependency order and taking it down again."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from cta.stack import connect, kafka, postgres, registry, rest_proxy
+from cta.stack.config import StackConfig, StackEndpoints, port_in_use
+from cta.stack.java import check_java
+from cta.stack.processes import StackError, is_healthy, running_pid, start, stop, wait_healthy
+from cta.stack.service import Service, start_order
+
+log = logging.getLogger(__name__)
+
+
+def services(config: StackConfig) -> list[Service]:
+    """Every service of the stack, dependencies first. Postgres goes first as it starts in a
+    second; the JVMs start one after another since the machine has two cores."""
+    return start_order(
+        [
+            postgres.service(config),
+            kafka.service(config),
+            registry.service(config),
+            connect.service(config),
+            rest_proxy.service(config),
+        ]
+    )
+
+
+def up(config: StackConfig) -> StackEndpoints:
+    """Start what is not running (reusing downloads and data), wait until each service is
+    healthy, and write ``endpoints.env``. Services already running are kept."""
+    check_java(config)
+    for folder in (config.logs_dir, config.run_dir, config.data_dir, config.cache_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    for service in services(config):
+        if service.unavailable is not None:
+            log.warning("skipping %s: %s", service.name, service.unavailable)
+            continue
+        _ensure_running(service, config)
+    endpoints = config.endpoints()
+    endpoints.write(config.endpoints_file)
+    return endpoints
+
+
+def _ensure_running(service: Service, config: StackConfig) -> None:
+    began = time.monotonic()
+    if running_pid(config.run_dir, service.name) is not None:
+        log.info("%s already running", service.name)
+        wait_healthy(service, config.run_dir, config.health_timeout)
+    else:
+        if service.port is not None and port_in_use(config.host, service.port):
+            raise StackError(
+                f"{service.name}: port {service.port} is taken by a process this stack did not "
+                f"start; stop it or choose other ports"
+            )
+        if service.prepare is not None:
+            service.prepare()
+        log.info("starting %s", service.name)
+        start(service, config.run_dir)
+        wait_healthy(service, config.run_dir, config.health_timeout)
+    if service.after_start is not None:
+        service.after_start()
+    log.info("%s healthy (%.1fs)", service.name, time.monotonic() - began)
+
+
+def down(config: StackConfig) -> list[str]:
+    """Stop every service, dependents first (SIGTERM, SIGKILL after ``stop_timeout``). Data
+    and downloads stay. Returns the names of the services that were running."""
+    stopped = []
+    for service in reversed(services(config)):
+        if stop(service.name, config.run_dir, service.stop_signal, config.stop_timeout):
+            log.info("stopped %s", service.name)
+            stopped.append(service.name)
+    config.endpoints_file.unlink(missing_ok=True)
+    return stopped
+
+
+def service_state(service: Service, config: StackConfig) -> str:
+    """``running``, ``unhealthy`` (process up, check failing), ``external`` (healthy but not
+    started by us), ``stopped`` or ``unavailable``."""
+    pid = running_pid(config.run_dir, service.name)
+    healthy = is_healthy(service)
+    if pid is not None:
+        return "running" if healthy else "unhealthy"
+    if healthy:
+        return "external"
+    return "unavailable" if service.unavailable is not None else "stopped"
