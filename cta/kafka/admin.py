@@ -1,0 +1,133 @@
+"""The TopicAdmin port over confluent-kafka's AdminClient."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException
+from confluent_kafka import TopicPartition as KafkaTopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.admin._resource import ResourceType
+from confluent_kafka.cimpl import NewTopic
+
+from cta.runtime import wait_for
+from cta.topics import TopicSpec
+
+# librdkafka reports "no committed offset" with this sentinel.
+_OFFSET_INVALID = -1001
+
+
+class TopicAdminError(RuntimeError):
+    """The cluster refused an admin request."""
+
+
+class UnknownTopicError(KeyError):
+    """The topic does not exist."""
+
+
+def new_topic(spec: TopicSpec) -> NewTopic:
+    config = {"cleanup.policy": "compact"} if spec.compacted else {}
+    return NewTopic(
+        spec.name,
+        num_partitions=spec.partitions,
+        replication_factor=spec.replication_factor,
+        config=config,
+    )
+
+
+class KafkaTopicAdmin:
+    """Topic creation and offset inspection; ``timeout`` bounds every request (seconds)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._config = {"bootstrap.servers": bootstrap_servers, **(config or {})}
+        self._admin = AdminClient(dict(self._config))
+        self._timeout = timeout
+        self._watermarks: Consumer | None = None
+
+    def create_topics(self, specs: Iterable[TopicSpec]) -> None:
+        wanted = list(specs)
+        if not wanted:
+            return
+        futures = self._admin.create_topics(
+            [new_topic(s) for s in wanted], operation_timeout=self._timeout
+        )
+        failures = []
+        for name, future in futures.items():
+            try:
+                future.result(timeout=self._timeout)
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    failures.append(f"{name}: {error.str()}")
+        if failures:
+            raise TopicAdminError("cannot create topics: " + "; ".join(failures))
+        # CreateTopics returns once the controller has the topic; wait until brokers serve it.
+        names = {s.name for s in wanted}
+        wait_for(
+            lambda: names <= self.list_topics().keys(),
+            timeout=self._timeout,
+            interval=0.1,
+            what=f"topics {sorted(names)} in metadata",
+        )
+
+    def list_topics(self) -> dict[str, int]:
+        metadata = self._admin.list_topics(timeout=self._timeout)
+        return {
+            name: len(topic.partitions)
+            for name, topic in metadata.topics.items()
+            if topic.error is None
+        }
+
+    def topic_config(self, topic: str) -> dict[str, str]:
+        """The topic's effective configuration (e.g. ``cleanup.policy``)."""
+        resource = ConfigResource(ResourceType.TOPIC, topic)
+        entries = self._admin.describe_configs([resource])[resource].result(timeout=self._timeout)
+        return {name: str(entry.value) for name, entry in entries.items()}
+
+    def _watermark_consumer(self) -> Consumer:
+        if self._watermarks is None:
+            # Watermark queries need a consumer handle; it never joins this group.
+            self._watermarks = Consumer({**self._config, "group.id": "cta-admin-watermarks"})
+        return self._watermarks
+
+    def _partition_count(self, topic: str) -> int:
+        count = self.list_topics().get(topic)
+        if count is None:
+            raise UnknownTopicError(topic)
+        return count
+
+    def _watermark(self, topic: str, partition: int) -> tuple[int, int]:
+        low, high = self._watermark_consumer().get_watermark_offsets(
+            KafkaTopicPartition(topic, partition), timeout=self._timeout
+        )
+        return int(low), int(high)
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        return {p: self._watermark(topic, p)[1] for p in range(self._partition_count(topic))}
+
+    def group_lag(self, group_id: str) -> dict[tuple[str, int], int]:
+        request = [ConsumerGroupTopicPartitions(group_id)]
+        future = self._admin.list_consumer_group_offsets(request)[group_id]
+        try:
+            answer = future.result(timeout=self._timeout)
+        except KafkaException as exc:
+            raise TopicAdminError(f"cannot read offsets of group {group_id!r}: {exc}") from exc
+        lag: dict[tuple[str, int], int] = {}
+        for committed in answer.topic_partitions or []:
+            low, high = self._watermark(committed.topic, committed.partition)
+            position = committed.offset if committed.offset != _OFFSET_INVALID else low
+            lag[(committed.topic, committed.partition)] = max(high - position, 0)
+        return lag
+
+    def close(self) -> None:
+        if self._watermarks is not None:
+            self._watermarks.close()
+            self._watermarks = None

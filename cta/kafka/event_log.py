@@ -1,0 +1,277 @@
+"""The EventLog port over confluent-kafka (librdkafka).
+
+The producer is tuned for throughput: batches linger briefly and are lz4-compressed, and
+``produce`` never blocks per message. Delivery reports are served by ``poll``/``flush``: failures
+are collected and raised from there, successes go to the message's ``on_delivery`` if it has one.
+The consumer commits by hand exactly what it has returned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from cta.ports import (
+    DeliveryCallback,
+    DeliveryError,
+    EventConsumer,
+    EventProducer,
+    Headers,
+    Record,
+)
+
+log = logging.getLogger(__name__)
+
+PRODUCER_DEFAULTS: dict[str, Any] = {
+    "enable.idempotence": True,
+    "acks": "all",
+    "linger.ms": 20,
+    "batch.num.messages": 10_000,
+    "batch.size": 1_048_576,
+    "compression.type": "lz4",
+}
+
+CONSUMER_DEFAULTS: dict[str, Any] = {
+    "enable.auto.commit": False,
+    "auto.offset.reset": "earliest",
+    # Regex subscriptions only notice new topics on a metadata refresh (default: 5 minutes).
+    "topic.metadata.refresh.interval.ms": 1_000,
+    "enable.partition.eof": False,
+}
+
+# Consumer errors that describe a passing condition (a topic not created yet, a broker
+# reconnecting); they are logged and the consumer carries on.
+_TRANSIENT_CONSUMER_ERRORS = frozenset(
+    {
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._UNKNOWN_TOPIC,
+        KafkaError._UNKNOWN_PARTITION,
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+    }
+)
+
+
+class EventLogError(RuntimeError):
+    """A consumer error that is neither transient nor expected."""
+
+    def __init__(self, error: KafkaError) -> None:
+        super().__init__(f"kafka consumer error {error.name()}: {error.str()}")
+        self.error = error
+
+
+class KafkaProducer:
+    """EventProducer over ``confluent_kafka.Producer``."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._failures: list[DeliveryError] = []
+        self._producer = Producer({**config, "on_delivery": self._on_delivery})
+
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self._failures.append(DeliveryError(message.topic() or "?", error.str()))
+
+    def _reporting_to(
+        self, callback: DeliveryCallback
+    ) -> Callable[[KafkaError | None, Message], None]:
+        def report(error: KafkaError | None, message: Message) -> None:
+            if error is not None:
+                self._on_delivery(error, message)
+            else:
+                callback(message.partition() or 0, message.offset() or 0)
+
+        return report
+
+    def _raise_failures(self) -> None:
+        if not self._failures:
+            return
+        first, count = self._failures[0], len(self._failures)
+        self._failures.clear()
+        if count == 1:
+            raise first
+        raise DeliveryError(first.topic, f"{first.reason} (and {count - 1} more failures)")
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: Headers = (),
+        timestamp_ms: int | None = None,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> None:
+        extra: dict[str, Any] = {}
+        if on_delivery is not None:
+            extra["on_delivery"] = self._reporting_to(on_delivery)
+        while True:
+            try:
+                self._producer.produce(
+                    topic,
+                    value=value,
+                    key=key,
+                    headers=list(headers) if headers else None,
+                    timestamp=timestamp_ms or 0,
+                    **extra,
+                )
+                return
+            except BufferError:
+                # Local queue full: serve delivery reports so librdkafka can drain, then retry.
+                self._producer.poll(0.05)
+                self._raise_failures()
+            except KafkaException as exc:
+                # Refused before queueing (message too large, unknown partition...).
+                raise DeliveryError(topic, exc.args[0].str()) from exc
+
+    def poll(self, timeout: float = 0.0) -> int:
+        served = int(self._producer.poll(timeout))
+        self._raise_failures()
+        return served
+
+    def flush(self, timeout: float = 30.0) -> None:
+        remaining = int(self._producer.flush(timeout))
+        self._raise_failures()
+        if remaining:
+            raise DeliveryError("*", f"{remaining} messages still unacknowledged after {timeout}s")
+
+    def close(self) -> None:
+        self.flush()
+
+
+def _header_bytes(value: str | bytes | None) -> bytes:
+    if value is None:
+        return b""
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def _record(message: Message) -> Record:
+    headers = message.headers() or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    _, timestamp = message.timestamp()
+    return Record(
+        topic=message.topic() or "",
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+        key=message.key(),
+        value=message.value(),
+        timestamp_ms=timestamp,
+        headers=tuple((name, _header_bytes(value)) for name, value in pairs),
+    )
+
+
+class KafkaConsumer:
+    """EventConsumer over ``confluent_kafka.Consumer`` with manual, synchronous commits."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._consumer = Consumer(dict(config))
+        # Next offset per partition for everything returned, and what is still uncommitted.
+        self._positions: dict[tuple[str, int], int] = {}
+        self._uncommitted: dict[tuple[str, int], int] = {}
+        self._from_beginning = False
+
+    def subscribe(self, topics: Sequence[str], *, from_beginning: bool = False) -> None:
+        self._from_beginning = from_beginning
+        if from_beginning:
+            self._consumer.subscribe(list(topics), on_assign=self._on_assign)
+        else:
+            self._consumer.subscribe(list(topics))
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # A partition seen before resumes where we were (a rebalance must not replay it);
+        # a new one starts at its beginning whatever the group committed.
+        for partition in partitions:
+            partition.offset = self._positions.get(
+                (partition.topic, partition.partition), OFFSET_BEGINNING
+            )
+        consumer.assign(partitions)
+
+    def _accept(self, message: Message) -> Record | None:
+        error = message.error()
+        if error is None:
+            record = _record(message)
+            position = (record.topic, record.partition)
+            self._positions[position] = self._uncommitted[position] = record.offset + 1
+            return record
+        if error.code() == KafkaError._PARTITION_EOF:
+            return None
+        if error.code() in _TRANSIENT_CONSUMER_ERRORS and not error.fatal():
+            log.warning("kafka consumer: %s (%s); carrying on", error.str(), error.name())
+            return None
+        raise EventLogError(error)
+
+    def poll(self, timeout: float = 0.0) -> Record | None:
+        message = self._consumer.poll(timeout)
+        return None if message is None else self._accept(message)
+
+    def consume(self, max_records: int = 500, timeout: float = 0.0) -> list[Record]:
+        messages = self._consumer.consume(num_messages=max_records, timeout=timeout)
+        records = []
+        for message in messages:
+            record = self._accept(message)
+            if record is not None:
+                records.append(record)
+        return records
+
+    def commit(self) -> None:
+        if not self._uncommitted:
+            return
+        assigned = {(p.topic, p.partition) for p in self._consumer.assignment()}
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in self._uncommitted.items()
+            if (topic, partition) in assigned
+        ]
+        self._uncommitted.clear()
+        if offsets:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class KafkaEventLog:
+    """EventLog over a Kafka cluster; extra librdkafka settings override the defaults."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        producer_config: Mapping[str, Any] | None = None,
+        consumer_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self._producer_config = dict(producer_config or {})
+        self._consumer_config = dict(consumer_config or {})
+
+    def producer(self, client_id: str = "cta") -> EventProducer:
+        return KafkaProducer(
+            {
+                "bootstrap.servers": self.bootstrap_servers,
+                "client.id": client_id,
+                **PRODUCER_DEFAULTS,
+                **self._producer_config,
+            }
+        )
+
+    def consumer(self, group_id: str, *, client_id: str = "cta") -> EventConsumer:
+        return KafkaConsumer(
+            {
+                "bootstrap.servers": self.bootstrap_servers,
+                "group.id": group_id,
+                "client.id": client_id,
+                **CONSUMER_DEFAULTS,
+                **self._consumer_config,
+            }
+        )
