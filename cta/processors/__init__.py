@@ -1,0 +1,1 @@
+"""Pure processors (station transform, turnstile counting) and their in-process runners."""
