@@ -58,8 +58,8 @@ def _ensure_running(service: Service, config: StackConfig) -> None:
         if service.prepare is not None:
             service.prepare()
         log.info("starting %s", service.name)
-        start(service, config.run_dir)
-        wait_healthy(service, config.run_dir, config.health_timeout)
+        proc = start(service, config.run_dir)
+        wait_healthy(service, config.run_dir, config.health_timeout, proc)
     if service.after_start is not None:
         service.after_start()
     log.info("%s healthy (%.1fs)", service.name, time.monotonic() - began)

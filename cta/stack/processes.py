@@ -18,6 +18,11 @@ from cta.stack.service import Service
 log = logging.getLogger(__name__)
 
 
+# Processes this interpreter started, by pid: kept so they are reaped (no zombies) and never
+# reported by Popen as "still running" when garbage-collected.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
 class StackError(RuntimeError):
     """A service could not be prepared, started or reached; the message says which and why."""
 
@@ -69,8 +74,8 @@ def tail(path: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def start(service: Service, run_dir: Path) -> int:
-    """Start ``service`` detached (its own session, so it outlives the caller); returns its pid."""
+def start(service: Service, run_dir: Path) -> subprocess.Popen[bytes]:
+    """Start ``service`` detached (its own session, so it outlives the caller)."""
     service.log_file.parent.mkdir(parents=True, exist_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **service.env}
@@ -93,20 +98,25 @@ def start(service: Service, run_dir: Path) -> int:
         )
     record = {"pid": proc.pid, "command": list(service.command)}
     pid_file(run_dir, service.name).write_text(json.dumps(record), encoding="utf-8")
-    return proc.pid
+    _STARTED[proc.pid] = proc
+    return proc
 
 
-def wait_healthy(service: Service, run_dir: Path, timeout: float) -> None:
-    """Poll the health check until it passes; fail at once if the process dies."""
+def wait_healthy(
+    service: Service, run_dir: Path, timeout: float, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Poll the health check until it passes; fail at once if the process dies. Give ``proc``
+    for a process we just started: right after exec its /proc cmdline can still be empty, so
+    only the Popen knows for sure that it is alive."""
     deadline = time.monotonic() + timeout
     interval = 0.1
     while True:
         if _healthy(service):
             return
-        if running_pid(run_dir, service.name) is None:
-            _reap(read_pid(run_dir, service.name))
+        exit_code = _exit_code(service.name, run_dir, proc)
+        if exit_code is not None:
             raise StackError(
-                f"{service.name} exited during start-up; log {service.log_file}:\n"
+                f"{service.name} exited during start-up ({exit_code}); log {service.log_file}:\n"
                 + tail(service.log_file)
             )
         if time.monotonic() > deadline:
@@ -116,6 +126,17 @@ def wait_healthy(service: Service, run_dir: Path, timeout: float) -> None:
             )
         time.sleep(interval)
         interval = min(interval * 1.5, 1.0)
+
+
+def _exit_code(name: str, run_dir: Path, proc: subprocess.Popen[bytes] | None) -> str | None:
+    """None while the process runs, else how it ended."""
+    if proc is not None:
+        code = proc.poll()
+        return None if code is None else f"exit code {code}"
+    if running_pid(run_dir, name) is not None:
+        return None
+    _reap(read_pid(run_dir, name))
+    return "gone"
 
 
 def _healthy(service: Service) -> bool:
@@ -165,6 +186,11 @@ def _signal_group(pid: int, sig: int) -> None:
 def _reap(record: PidRecord | None) -> None:
     """Collect an exited child of this process so it does not linger as a zombie."""
     if record is None:
+        return
+    proc = _STARTED.get(record.pid)
+    if proc is not None:
+        if proc.poll() is not None:
+            del _STARTED[record.pid]
         return
     with contextlib.suppress(ChildProcessError):
         os.waitpid(record.pid, os.WNOHANG)
