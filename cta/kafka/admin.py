@@ -48,9 +48,16 @@ class KafkaTopicAdmin:
         timeout: float = 15.0,
     ) -> None:
         self._config = {"bootstrap.servers": bootstrap_servers, **(config or {})}
-        self._admin = AdminClient(dict(self._config))
+        self._client: AdminClient | None = None
         self._timeout = timeout
         self._watermarks: Consumer | None = None
+
+    @property
+    def _admin(self) -> AdminClient:
+        # Created on first use: building a backend opens no connections.
+        if self._client is None:
+            self._client = AdminClient(dict(self._config))
+        return self._client
 
     def create_topics(self, specs: Iterable[TopicSpec]) -> None:
         wanted = list(specs)
