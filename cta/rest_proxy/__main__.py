@@ -1,6 +1,6 @@
 """Standalone REST Proxy: ``python -m cta.rest_proxy --port 8082 --bootstrap-servers ...
 --schema-registry-url ...`` serves RestProxyApp over real Kafka and a real registry.
-``--memory`` serves it over an in-process broker and registry instead (for trying it out)."""
+``--memory`` serves it over an in-process broker (pipeline topics created) and registry."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from cta.config import Settings
 from cta.http import serve
 from cta.ports import EventLog, SchemaRegistry, TopicAdmin
 from cta.rest_proxy.app import RestProxyApp
+from cta.topics import PIPELINE_TOPICS
 
 log = logging.getLogger("cta.rest_proxy")
 
@@ -21,7 +22,8 @@ def _adapters(args: argparse.Namespace) -> tuple[EventLog, SchemaRegistry, Topic
         from cta.memory.broker import MemoryBroker
         from cta.memory.registry import MemorySchemaRegistry
 
-        broker = MemoryBroker(auto_create_topics=True)
+        broker = MemoryBroker()
+        broker.create_topics(PIPELINE_TOPICS)
         return broker, MemorySchemaRegistry(), broker
     # Imported lazily: the real adapters pull in confluent-kafka.
     # TODO(cta.kafka): relies on cta.kafka.kafka_backend(settings), not written yet at the time.
