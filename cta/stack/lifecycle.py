@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 
 from cta.stack import connect, kafka, postgres, registry, rest_proxy
 from cta.stack.config import StackConfig, StackEndpoints, port_in_use
@@ -28,13 +29,14 @@ def services(config: StackConfig) -> list[Service]:
     )
 
 
-def up(config: StackConfig) -> StackEndpoints:
+def up(config: StackConfig, only: Collection[str] | None = None) -> StackEndpoints:
     """Start what is not running (reusing downloads and data), wait until each service is
-    healthy, and write ``endpoints.env``. Services already running are kept."""
+    healthy, and write ``endpoints.env``. Services already running are kept. ``only`` names the
+    services wanted (their dependencies come along); None means all."""
     check_java(config)
     for folder in (config.logs_dir, config.run_dir, config.data_dir, config.cache_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    for service in services(config):
+    for service in _selected(services(config), only):
         if service.unavailable is not None:
             log.warning("skipping %s: %s", service.name, service.unavailable)
             continue
@@ -42,6 +44,23 @@ def up(config: StackConfig) -> StackEndpoints:
     endpoints = config.endpoints()
     endpoints.write(config.endpoints_file)
     return endpoints
+
+
+def _selected(ordered: list[Service], only: Collection[str] | None) -> list[Service]:
+    if only is None:
+        return ordered
+    by_name = {s.name: s for s in ordered}
+    unknown = set(only) - set(by_name)
+    if unknown:
+        raise StackError(f"unknown services {sorted(unknown)}; known: {sorted(by_name)}")
+    wanted: set[str] = set()
+    pending = list(only)
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending.extend(by_name[name].depends_on)
+    return [s for s in ordered if s.name in wanted]
 
 
 def _ensure_running(service: Service, config: StackConfig) -> None:

@@ -54,7 +54,9 @@ def _run(command: list[str], user: str | None) -> None:
         cwd="/",
     )
     if result.returncode != 0:
-        raise StackError(f"{command[0]} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+        hint = f" (every folder above the data dir must be readable by {user!r})" if user else ""
+        output = (result.stdout + result.stderr)[-3000:]
+        raise StackError(f"{command[0]} failed{hint}:\n{output}")
 
 
 def prepare(config: StackConfig) -> None:

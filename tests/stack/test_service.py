@@ -35,3 +35,18 @@ def test_the_stack_starts_postgres_and_kafka_before_their_users(tmp_path: Path) 
     assert names[0] == "postgres"
     logs = {s.log_file.parent for s in services(config)}
     assert logs == {tmp_path / "logs"}
+
+
+def test_up_refuses_unknown_service_names(tmp_path: Path) -> None:
+    from cta.stack import StackError, up
+
+    with pytest.raises(StackError, match="unknown services \\['zookeeper'\\]"):
+        up(StackConfig(state_dir=tmp_path, cache_dir=tmp_path / "cache"), only=["zookeeper"])
+
+
+def test_a_selection_brings_its_dependencies() -> None:
+    from cta.stack.lifecycle import _selected
+
+    ordered = start_order([_service("kafka"), _service("registry"), _service("proxy", "kafka")])
+    assert [s.name for s in _selected(ordered, ["proxy"])] == ["kafka", "proxy"]
+    assert [s.name for s in _selected(ordered, None)] == ["kafka", "registry", "proxy"]
