@@ -9,8 +9,8 @@ from typing import Any
 
 from cta.avro import AvroDecoder, WireFormatError
 from cta.ports import Backend, Record, SchemaRegistryError
-from cta.topics import subject_for
 from cta.runtime import wait_for
+from cta.topics import subject_for
 
 
 def read_all(backend: Backend, topic: str, *, timeout: float = 30.0) -> list[Record]:

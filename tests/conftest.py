@@ -49,8 +49,9 @@ def backend(settings: Settings) -> Iterator[Backend]:
 
         yield memory_backend()
         return
-    from cta.kafka import kafka_backend
     from cta.kafka.reset import reset_pipeline
+
+    from cta.kafka import kafka_backend
 
     backend = kafka_backend(settings)
     reset_pipeline(backend, settings)

@@ -1,0 +1,214 @@
+"""The ``cta`` command: demo, simulate, dashboard, setup and the native stack."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from types import FrameType
+
+from cta import topics
+from cta.backends import open_backend
+from cta.config import Settings
+from cta.domain.clock import CHICAGO
+from cta.pipeline import Pipeline
+from cta.simulate import Progress
+from cta.verify import verify_topics
+
+log = logging.getLogger("cta")
+
+
+def _start_time(text: str | None) -> datetime:
+    """``YYYY-MM-DDTHH:MM`` in Chicago time; default: today's Chicago midnight."""
+    if text:
+        return datetime.fromisoformat(text).replace(tzinfo=CHICAGO)
+    return datetime.combine(datetime.now(CHICAGO).date(), time(0), tzinfo=CHICAGO)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=("memory", "kafka"),
+        default=None,
+        help="memory: everything in this process (default); kafka: the configured real stack",
+    )
+
+
+def _simulation_options(parser: argparse.ArgumentParser, *, speed: float | None) -> None:
+    parser.add_argument("--steps", type=int, default=None, help="steps to run (default: forever)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=speed,
+        help="clock speed: 1 = real time, 60 = an hour a minute; 0 = as fast as possible",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trains", type=int, default=10, help="trains per line")
+    parser.add_argument("--step-minutes", type=float, default=5.0)
+    parser.add_argument("--start", default=None, help="simulated start, YYYY-MM-DDTHH:MM Chicago")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cta", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="the whole pipeline and the dashboard in one process")
+    _common(demo)
+    _simulation_options(demo, speed=60.0)
+    demo.add_argument("--host", default=None)
+    demo.add_argument("--port", type=int, default=None)
+
+    simulate = sub.add_parser("simulate", help="run the station devices against a backend")
+    _common(simulate)
+    _simulation_options(simulate, speed=None)
+
+    dashboard = sub.add_parser("dashboard", help="serve the dashboard from the topics")
+    _common(dashboard)
+    dashboard.add_argument("--host", default=None)
+    dashboard.add_argument("--port", type=int, default=None)
+
+    setup = sub.add_parser("setup", help="topics, station table, connector, KSQL statements")
+    _common(setup)
+
+    stack = sub.add_parser("stack", help="the native real stack (no Docker)")
+    stack.add_argument("action", choices=("up", "down", "status"))
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    overrides = {}
+    if getattr(args, "backend", None):
+        overrides["backend"] = args.backend
+    if getattr(args, "host", None):
+        overrides["dashboard_host"] = args.host
+    if getattr(args, "port", None):
+        overrides["dashboard_port"] = args.port
+    return Settings(**{**{f: getattr(settings, f) for f in settings.__slots__}, **overrides})
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _print_progress(progress: Progress) -> None:
+    print(f"\r{progress.line()}", end="", flush=True)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    backend = open_backend(settings)
+    backend.admin.create_topics(topics.PIPELINE_TOPICS)
+    pipeline = Pipeline(backend, settings=settings)
+    runner = pipeline.simulation(
+        start=_start_time(args.start),
+        seed=args.seed,
+        trains_per_line=args.trains,
+        step=timedelta(minutes=args.step_minutes),
+    )
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    progress = runner.run(args.steps, speed=args.speed or None, stop=stop, on_step=_print_progress)
+    runner.close()
+    print(f"\r{progress.line()}")
+    if backend.name == "memory":
+        report = verify_topics(backend, (topics.ARRIVALS, topics.TURNSTILES, topics.WEATHER))
+        print(report.line())
+        return 0 if report.ok else 1
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    Pipeline(open_backend(settings), settings=settings).setup()
+    print("set up: topics, stations table, connector 'stations', KSQL statements")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cta.dashboard.app import serve
+
+    settings = _settings(args)
+    backend = open_backend(settings)
+    pipeline = Pipeline(backend, settings=settings)
+    pipeline.setup()
+    state, feed = pipeline.dashboard()
+    pipeline.start_background()
+    runner = pipeline.simulation(
+        start=_start_time(args.start),
+        seed=args.seed,
+        trains_per_line=args.trains,
+        step=timedelta(minutes=args.step_minutes),
+    )
+    stop = threading.Event()
+    simulation = threading.Thread(
+        target=runner.run,
+        args=(args.steps,),
+        kwargs={"speed": args.speed or None, "stop": stop},
+        name="simulation",
+        daemon=True,
+    )
+    simulation.start()
+    url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
+    print(f"CTA status board ({backend.name} backend): {url}", flush=True)
+    print("Ctrl-C stops the pipeline.", flush=True)
+    try:
+        serve(state, feed, settings.dashboard_host, settings.dashboard_port)
+    finally:
+        stop.set()
+        simulation.join(timeout=10)
+        runner.close()
+        pipeline.stop_background()
+        print("stopped.", flush=True)
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from cta.dashboard.app import serve
+
+    settings = _settings(args)
+    pipeline = Pipeline(open_backend(settings), settings=settings)
+    state, feed = pipeline.dashboard()
+    print(f"CTA status board: http://{settings.dashboard_host}:{settings.dashboard_port}/")
+    serve(state, feed, settings.dashboard_host, settings.dashboard_port)
+    return 0
+
+
+def cmd_stack(args: argparse.Namespace) -> int:
+    from cta import stack
+
+    return stack.main(args.action)
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "simulate": cmd_simulate,
+    "setup": cmd_setup,
+    "dashboard": cmd_dashboard,
+    "stack": cmd_stack,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The embedded default: the whole stack in this process, behind the same ports and clients.
+
+HTTP services are reached through their real requests-based clients with an in-process
+transport, so the Connect, ksqlDB and REST Proxy contracts are exercised here too.
+"""
+
+from __future__ import annotations
+
+from cta.connect.client import ConnectClient
+from cta.connect.emulator import ConnectApp
+from cta.http import in_process_session
+from cta.ksql.app import KsqlApp
+from cta.ksql.client import KsqlClient
+from cta.ksql.engine import KsqlEngine
+from cta.memory.broker import MemoryBroker
+from cta.memory.registry import MemorySchemaRegistry
+from cta.memory.stations_db import MemoryStationDatabase
+from cta.ports import Backend
+from cta.processors.stations import StationsProcessor
+from cta.rest_proxy.app import RestProxyApp
+from cta.rest_proxy.client import RestProxyClient
+from cta.runtime import Pump
+
+# Never resolved: the in-process transport answers for these bases.
+REST_PROXY_BASE = "http://rest-proxy.memory"
+CONNECT_BASE = "http://connect.memory"
+KSQL_BASE = "http://ksqldb.memory"
+
+
+def memory_backend() -> Backend:
+    broker = MemoryBroker()
+    registry = MemorySchemaRegistry()
+    stations_db = MemoryStationDatabase()
+    connect_app = ConnectApp(broker, broker, stations_db)
+    engine = KsqlEngine(broker, broker, registry)
+    stations = StationsProcessor(broker)
+
+    def pumps() -> list[Pump]:
+        return [*connect_app.pumps(), stations, *engine.pumps()]
+
+    return Backend(
+        name="memory",
+        log=broker,
+        admin=broker,
+        registry=registry,
+        rest_proxy=RestProxyClient(
+            REST_PROXY_BASE,
+            session=in_process_session(REST_PROXY_BASE, RestProxyApp(broker, registry)),
+        ),
+        connect=ConnectClient(CONNECT_BASE, session=in_process_session(CONNECT_BASE, connect_app)),
+        ksql=KsqlClient(KSQL_BASE, session=in_process_session(KSQL_BASE, KsqlApp(engine))),
+        stations_db=stations_db,
+        extras={
+            "pumps": pumps,
+            "broker": broker,
+            "stations_processor": stations,
+            "ksql_engine": engine,
+            "rest_proxy_http": (
+                REST_PROXY_BASE,
+                in_process_session(REST_PROXY_BASE, RestProxyApp(broker, registry)),
+            ),
+        },
+    )

@@ -1,0 +1,139 @@
+"""The running pipeline on one backend: set-up, processors, simulation and dashboard state.
+
+``cta demo``, the features and the benchmark all build the pipeline here, so they exercise the
+same wiring: topics, the station table load, the ``stations`` connector, the KSQL statement
+files, the stations processor, and a dashboard feed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from cta import schemas, topics
+from cta.config import Settings
+from cta.connect.config import CONNECTOR_NAME, stations_connector_config
+from cta.dashboard.feed import DashboardFeed
+from cta.dashboard.state import DashboardState
+from cta.data import default_network, load_station_rows
+from cta.domain.lines import Network
+from cta.domain.simulation import Simulation
+from cta.ksql.client import statement_files
+from cta.ports import Backend, StationRow
+from cta.runtime import BackgroundPump, Pump, drain
+from cta.simulate import SimulationRunner
+
+log = logging.getLogger(__name__)
+
+# The consumer groups whose lag says the pipeline has caught up (see ``settle``).
+PROCESSOR_GROUPS = ("stations-stream",)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        network: Network | None = None,
+        station_rows: Sequence[StationRow] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.backend = backend
+        self.network = network or default_network()
+        self.station_rows = list(station_rows) if station_rows is not None else load_station_rows()
+        self.settings = settings or Settings.from_env()
+        self._background: list[BackgroundPump] = []
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def setup(self, *, connector_timeout: float = 120.0) -> None:
+        """Create topics, load the stations table, apply the connector and the KSQL statements.
+        Every part is idempotent: running it twice changes nothing."""
+        backend = self.backend
+        backend.admin.create_topics(topics.PIPELINE_TOPICS)
+        backend.stations_db.create_schema()
+        written = backend.stations_db.load(self.station_rows)
+        log.info("stations table: %d rows loaded", written)
+        backend.connect.apply(CONNECTOR_NAME, stations_connector_config(self.settings))
+        backend.connect.wait_running(CONNECTOR_NAME, timeout=connector_timeout)
+        # The TURNSTILE stream takes its columns from the producers' registered value schema
+        # (docs/ksql.md): register it first, so ksqlDB never registers a schema of its own.
+        backend.registry.register(
+            topics.subject_for(topics.TURNSTILES, is_key=False),
+            schemas.load(schemas.TURNSTILE_VALUE),
+        )
+        for path in statement_files():
+            backend.ksql.execute(
+                path.read_text(encoding="utf-8"),
+                {"ksql.streams.auto.offset.reset": "earliest"},
+            )
+
+    # -- processors -----------------------------------------------------------------------------
+
+    def pumps(self) -> list[Pump]:
+        """The in-process processors of this backend (connector tasks, stations processor,
+        KSQL queries); a real backend runs some of them elsewhere and returns fewer."""
+        source: Callable[[], list[Pump]] | None = self.backend.extras.get("pumps")
+        return source() if source is not None else []
+
+    def drain(self) -> int:
+        """Run every in-process processor until none has anything left (tests, bench)."""
+        return drain(self.pumps())
+
+    def settle(self, *, timeout: float = 60.0, feeds: tuple[Pump, ...] = ()) -> None:
+        """Wait until every processor has consumed what was produced: in-process pumps are
+        drained, and the lag of out-of-process groups (the Faust worker) reaches zero."""
+        deadline = time.monotonic() + timeout
+        while True:
+            handled = drain([*self.pumps(), *feeds])
+            lag = sum(
+                sum(self.backend.admin.group_lag(group).values()) for group in self._remote_groups()
+            )
+            if handled == 0 and lag == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"pipeline did not settle in {timeout}s (lag {lag})")
+            if handled == 0:
+                time.sleep(0.05)  # only an out-of-process worker is still busy
+
+    def _remote_groups(self) -> tuple[str, ...]:
+        return tuple(self.backend.extras.get("remote_groups", ()))
+
+    def start_background(self, *extra: Pump) -> None:
+        for pump in [*self.pumps(), *extra]:
+            self._background.append(BackgroundPump(pump).start())
+
+    def stop_background(self) -> None:
+        for runner in self._background:
+            runner.stop()
+        self._background.clear()
+
+    # -- simulation and dashboard ---------------------------------------------------------------
+
+    def simulation(
+        self,
+        *,
+        start: datetime,
+        seed: int = 0,
+        trains_per_line: int = 10,
+        step: timedelta = timedelta(minutes=5),
+    ) -> SimulationRunner:
+        simulation = Simulation(
+            self.network, seed=seed, trains_per_line=trains_per_line, step=step, start=start
+        )
+        return SimulationRunner(simulation, self.backend, step=step)
+
+    def dashboard(
+        self, state: DashboardState | None = None
+    ) -> tuple[DashboardState, DashboardFeed]:
+        state = state or DashboardState()
+        return state, DashboardFeed(self.backend.log, self.backend.registry, state)
+
+
+def run_in_thread(target: Callable[[], object], name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
