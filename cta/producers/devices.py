@@ -14,6 +14,8 @@ from cta import schemas, topics
 from cta.avro import AvroEncoder
 from cta.ports import EventProducer, SchemaRegistry
 
+MAX_CACHED_KEYS = 10_000
+
 
 class Event(Protocol):
     @property
@@ -43,6 +45,8 @@ class DeviceProducer:
         self._producer = producer
         self._key = AvroEncoder(registry, topics.subject_for(topic, is_key=True), key_schema)
         self._value = AvroEncoder(registry, topics.subject_for(topic, is_key=False), value_schema)
+        # Keys come from a small set (one per station): encode each once.
+        self._key_bytes: dict[tuple[Any, ...], bytes] = {}
         self.sent = 0
 
     @classmethod
@@ -66,10 +70,17 @@ class DeviceProducer:
         )
 
     def send(self, event: Event) -> None:
+        key = event.as_key()
+        identity = tuple(key.values())
+        key_bytes = self._key_bytes.get(identity)
+        if key_bytes is None:
+            if len(self._key_bytes) >= MAX_CACHED_KEYS:
+                self._key_bytes.clear()
+            key_bytes = self._key_bytes[identity] = self._key.encode(key)
         self._producer.produce(
             self.topic,
             self._value.encode(event.as_value()),
-            key=self._key.encode(event.as_key()),
+            key=key_bytes,
             timestamp_ms=event.timestamp_ms,
         )
         self.sent += 1
