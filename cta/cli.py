@@ -16,17 +16,20 @@ from cta.backends import open_backend
 from cta.config import Settings
 from cta.domain.clock import CHICAGO
 from cta.pipeline import Pipeline
-from cta.simulate import Progress
+from cta.simulate import Progress, SimulationRunner
 from cta.verify import verify_topics
 
 log = logging.getLogger("cta")
 
 
-def _start_time(text: str | None) -> datetime:
-    """``YYYY-MM-DDTHH:MM`` in Chicago time; default: today's Chicago midnight."""
+def _start_time(text: str | None, step: timedelta) -> datetime:
+    """``YYYY-MM-DDTHH:MM`` in Chicago time; default: Chicago's current time, rounded down to a
+    whole step, so the board starts with the riders and weather of the hour you are in."""
     if text:
         return datetime.fromisoformat(text).replace(tzinfo=CHICAGO)
-    return datetime.combine(datetime.now(CHICAGO).date(), time(0), tzinfo=CHICAGO)
+    now = datetime.now(CHICAGO)
+    midnight = datetime.combine(now.date(), time(0), tzinfo=CHICAGO)
+    return midnight + ((now - midnight) // step) * step
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +104,16 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _print_progress(progress: Progress) -> None:
-    print(f"\r{progress.line()}", end="", flush=True)
+    # One line, rewritten in place on a terminal; a log or pipe gets only the final line.
+    if sys.stdout.isatty():
+        print(f"\r{progress.line()}", end="", flush=True)
+
+
+def _runner(pipeline: Pipeline, args: argparse.Namespace) -> SimulationRunner:
+    step = timedelta(minutes=args.step_minutes)
+    return pipeline.simulation(
+        start=_start_time(args.start, step), seed=args.seed, trains_per_line=args.trains, step=step
+    )
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -109,17 +121,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     backend = open_backend(settings)
     backend.admin.create_topics(topics.PIPELINE_TOPICS)
     pipeline = Pipeline(backend, settings=settings)
-    runner = pipeline.simulation(
-        start=_start_time(args.start),
-        seed=args.seed,
-        trains_per_line=args.trains,
-        step=timedelta(minutes=args.step_minutes),
-    )
+    runner = _runner(pipeline, args)
     stop = threading.Event()
     _stop_on_signals(stop)
     progress = runner.run(args.steps, speed=args.speed or None, stop=stop, on_step=_print_progress)
     runner.close()
-    print(f"\r{progress.line()}")
+    print(f"\r{progress.line()}" if sys.stdout.isatty() else progress.line())
     if backend.name == "memory":
         report = verify_topics(backend, (topics.ARRIVALS, topics.TURNSTILES, topics.WEATHER))
         print(report.line())
@@ -143,12 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     pipeline.setup()
     state, feed = pipeline.dashboard()
     pipeline.start_background()
-    runner = pipeline.simulation(
-        start=_start_time(args.start),
-        seed=args.seed,
-        trains_per_line=args.trains,
-        step=timedelta(minutes=args.step_minutes),
-    )
+    runner = _runner(pipeline, args)
     stop = threading.Event()
     simulation = threading.Thread(
         target=runner.run,
@@ -204,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server"):
+        logging.getLogger(name).propagate = False  # Sanic prints these itself
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:

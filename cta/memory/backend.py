@@ -34,6 +34,7 @@ def memory_backend() -> Backend:
     connect_app = ConnectApp(broker, broker, stations_db)
     engine = KsqlEngine(broker, broker, registry)
     stations = StationsProcessor(broker)
+    rest_proxy_session = in_process_session(REST_PROXY_BASE, RestProxyApp(broker, registry, broker))
 
     def pumps() -> list[Pump]:
         return [*connect_app.pumps(), stations, *engine.pumps()]
@@ -43,10 +44,7 @@ def memory_backend() -> Backend:
         log=broker,
         admin=broker,
         registry=registry,
-        rest_proxy=RestProxyClient(
-            REST_PROXY_BASE,
-            session=in_process_session(REST_PROXY_BASE, RestProxyApp(broker, registry)),
-        ),
+        rest_proxy=RestProxyClient(REST_PROXY_BASE, session=rest_proxy_session),
         connect=ConnectClient(CONNECT_BASE, session=in_process_session(CONNECT_BASE, connect_app)),
         ksql=KsqlClient(KSQL_BASE, session=in_process_session(KSQL_BASE, KsqlApp(engine))),
         stations_db=stations_db,
@@ -55,9 +53,6 @@ def memory_backend() -> Backend:
             "broker": broker,
             "stations_processor": stations,
             "ksql_engine": engine,
-            "rest_proxy_http": (
-                REST_PROXY_BASE,
-                in_process_session(REST_PROXY_BASE, RestProxyApp(broker, registry)),
-            ),
+            "rest_proxy_http": (REST_PROXY_BASE, rest_proxy_session),
         },
     )
