@@ -8,6 +8,7 @@ Logs go to ``.stack/logs/``, pids to ``.stack/run/``, data to ``.stack/data/``, 
 
 from __future__ import annotations
 
+from cta.stack.command import main
 from cta.stack.config import StackConfig, StackEndpoints
 from cta.stack.lifecycle import down, services, up
 from cta.stack.processes import StackError
@@ -19,6 +20,7 @@ __all__ = [
     "StackError",
     "StackStatus",
     "down",
+    "main",
     "services",
     "status",
     "up",

@@ -164,7 +164,6 @@ class StackEndpoints:
     def render_env_file(self) -> str:
         lines = ["# Written by `cta stack up`: the running native stack's endpoints."]
         lines += [f"{key}={value}" for key, value in self.as_env().items()]
-        lines.append("CTA_BACKEND=kafka")
         return "\n".join(lines) + "\n"
 
     def write(self, path: Path) -> None:

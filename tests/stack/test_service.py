@@ -50,3 +50,10 @@ def test_a_selection_brings_its_dependencies() -> None:
     ordered = start_order([_service("kafka"), _service("registry"), _service("proxy", "kafka")])
     assert [s.name for s in _selected(ordered, ["proxy"])] == ["kafka", "proxy"]
     assert [s.name for s in _selected(ordered, None)] == ["kafka", "registry", "proxy"]
+
+
+def test_the_command_refuses_an_unknown_action(capsys: pytest.CaptureFixture[str]) -> None:
+    from cta.stack import main
+
+    assert main("restart") == 2
+    assert "unknown action 'restart'" in capsys.readouterr().err

@@ -1,0 +1,46 @@
+"""``cta stack up|down|status``: the command-line face of the stack (``cta.cli`` calls
+``main``)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from cta.config import Settings
+from cta.stack.config import StackConfig
+from cta.stack.lifecycle import down, up
+from cta.stack.processes import StackError
+from cta.stack.status import status
+
+
+def main(action: str, settings: Settings | None = None) -> int:
+    """Run one action; returns the exit code. Ports come from the ``CTA_*`` settings."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="stack: %(message)s", stream=sys.stderr)
+    config = StackConfig.from_settings(settings or Settings.from_env())
+    try:
+        if action == "up":
+            began = time.monotonic()
+            endpoints = up(config)
+            print(endpoints.render_env_file(), end="")
+            print(
+                f"# stack up in {time.monotonic() - began:.1f}s; "
+                f"endpoints in {config.endpoints_file}",
+                file=sys.stderr,
+            )
+            return 0
+        if action == "down":
+            stopped = down(config)
+            print("stopped: " + (", ".join(stopped) or "nothing was running"))
+            return 0
+        if action == "status":
+            report = status(config)
+            print(report.render())
+            wanted = [s for s in report.services if s.state != "unavailable"]
+            return 0 if all(s.state in ("running", "external") for s in wanted) else 1
+    except StackError as exc:
+        print(f"cta stack {action}: {exc}", file=sys.stderr)
+        return 1
+    print(f"cta stack: unknown action {action!r} (up, down, status)", file=sys.stderr)
+    return 2
