@@ -70,6 +70,10 @@ class Pipeline:
                 path.read_text(encoding="utf-8"),
                 {"ksql.streams.auto.offset.reset": "earliest"},
             )
+        # Processors that run outside this process (the Faust worker on a real backend).
+        start: Callable[[], None] | None = backend.extras.get("start_processors")
+        if start is not None:
+            start()
 
     # -- processors -----------------------------------------------------------------------------
 
@@ -84,19 +88,23 @@ class Pipeline:
         return drain(self.pumps())
 
     def settle(self, *, timeout: float = 60.0, feeds: tuple[Pump, ...] = ()) -> None:
-        """Wait until every processor has consumed what was produced: in-process pumps are
-        drained, and the lag of out-of-process groups (the Faust worker) reaches zero."""
+        """Wait until every processor has consumed what was produced: in-process pumps find
+        nothing more (for ``quiet_rounds`` rounds in a row) and out-of-process groups (the
+        Faust worker) have no lag. In memory one quiet round proves it; over a network a fetch
+        may still be in flight, so a real backend asks for more."""
+        poll = float(self.backend.extras.get("settle_poll", 0.0))
+        needed = int(self.backend.extras.get("quiet_rounds", 1))
         deadline = time.monotonic() + timeout
-        while True:
-            handled = drain([*self.pumps(), *feeds])
+        quiet = 0
+        while quiet < needed:
+            handled = sum(pump.pump(poll) for pump in [*self.pumps(), *feeds])
             lag = sum(
                 sum(self.backend.admin.group_lag(group).values()) for group in self._remote_groups()
             )
-            if handled == 0 and lag == 0:
-                return
+            quiet = quiet + 1 if handled == 0 and lag == 0 else 0
             if time.monotonic() > deadline:
                 raise TimeoutError(f"pipeline did not settle in {timeout}s (lag {lag})")
-            if handled == 0:
+            if handled == 0 and lag > 0:
                 time.sleep(0.05)  # only an out-of-process worker is still busy
 
     def _remote_groups(self) -> tuple[str, ...]:
