@@ -9,7 +9,15 @@ from collections.abc import Collection
 from cta.stack import connect, kafka, postgres, registry, rest_proxy
 from cta.stack.config import StackConfig, StackEndpoints, port_in_use
 from cta.stack.java import check_java
-from cta.stack.processes import StackError, is_healthy, running_pid, start, stop, wait_healthy
+from cta.stack.processes import (
+    StackError,
+    is_healthy,
+    read_pid,
+    running_pid,
+    start,
+    stop,
+    wait_healthy,
+)
 from cta.stack.service import Service, start_order
 
 log = logging.getLogger(__name__)
@@ -66,6 +74,12 @@ def _selected(ordered: list[Service], only: Collection[str] | None) -> list[Serv
 def _ensure_running(service: Service, config: StackConfig) -> None:
     began = time.monotonic()
     if running_pid(config.run_dir, service.name) is not None:
+        record = read_pid(config.run_dir, service.name)
+        if record is not None and record.port not in (None, service.port):
+            raise StackError(
+                f"{service.name} is running on port {record.port}, not {service.port}: "
+                "run `cta stack down` first to change ports"
+            )
         log.info("%s already running", service.name)
         wait_healthy(service, config.run_dir, config.health_timeout)
     else:

@@ -31,6 +31,7 @@ class StackError(RuntimeError):
 class PidRecord:
     pid: int
     command: tuple[str, ...]
+    port: int | None = None
 
 
 def pid_file(run_dir: Path, name: str) -> Path:
@@ -40,7 +41,7 @@ def pid_file(run_dir: Path, name: str) -> Path:
 def read_pid(run_dir: Path, name: str) -> PidRecord | None:
     try:
         data = json.loads(pid_file(run_dir, name).read_text(encoding="utf-8"))
-        return PidRecord(int(data["pid"]), tuple(data["command"]))
+        return PidRecord(int(data["pid"]), tuple(data["command"]), data.get("port"))
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
 
@@ -96,7 +97,7 @@ def start(service: Service, run_dir: Path) -> subprocess.Popen[bytes]:
             extra_groups=[] if user else None,
             start_new_session=True,
         )
-    record = {"pid": proc.pid, "command": list(service.command)}
+    record = {"pid": proc.pid, "command": list(service.command), "port": service.port}
     pid_file(run_dir, service.name).write_text(json.dumps(record), encoding="utf-8")
     _STARTED[proc.pid] = proc
     return proc

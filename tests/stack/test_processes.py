@@ -74,3 +74,22 @@ def test_a_recycled_pid_is_not_taken_for_the_service(tmp_path: Path) -> None:
     # pid 1 is alive but runs something else.
     (run_dir / "fake.pid").write_text('{"pid": 1, "command": ["not-our-command"]}')
     assert running_pid(run_dir, "fake") is None
+
+
+def test_up_refuses_to_reuse_a_service_running_on_other_ports(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from cta.stack.config import StackConfig
+    from cta.stack.lifecycle import _ensure_running
+
+    config = StackConfig(state_dir=tmp_path)
+    service = replace(_service(tmp_path), port=19092)
+    proc = start(service, config.run_dir)
+    try:
+        wait_healthy(service, config.run_dir, timeout=30, proc=proc)
+        with pytest.raises(StackError, match="running on port 19092, not 29092"):
+            _ensure_running(replace(service, port=29092), config)
+        _ensure_running(service, config)  # same ports: kept as it is
+        assert running_pid(config.run_dir, "fake") == proc.pid
+    finally:
+        stop("fake", config.run_dir, signal.SIGTERM, timeout=10)
