@@ -14,10 +14,20 @@ from cta.stack.processes import StackError
 from cta.stack.status import status
 
 
+def _show_progress() -> None:
+    """Progress lines on stderr whatever the root logger does: a cold ``up`` takes a while."""
+    logger = logging.getLogger("cta.stack")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("stack: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(action: str, settings: Settings | None = None) -> int:
     """Run one action; returns the exit code. Ports come from the ``CTA_*`` settings."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="stack: %(message)s", stream=sys.stderr)
+    _show_progress()
     config = StackConfig.from_settings(settings or Settings.from_env())
     try:
         if action == "up":
