@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import os
 import signal
 import sys
 import threading
@@ -84,15 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
-    overrides = {}
+    """Environment first; for the kafka backend, the endpoints `cta stack up` wrote fill in
+    whatever the environment leaves unset."""
+    env = dict(os.environ)
     if getattr(args, "backend", None):
-        overrides["backend"] = args.backend
+        env["CTA_BACKEND"] = args.backend
+    if env.get("CTA_BACKEND") == "kafka":
+        from cta.stack import StackConfig, StackEndpoints
+
+        written = StackEndpoints.read(StackConfig.from_settings(Settings()).endpoints_file)
+        if written is not None:
+            env = {**written.as_env(), **env}
+    settings = Settings.from_env(env)
+    overrides: dict[str, object] = {}
     if getattr(args, "host", None):
         overrides["dashboard_host"] = args.host
     if getattr(args, "port", None):
         overrides["dashboard_port"] = args.port
-    return Settings(**{**{f: getattr(settings, f) for f in settings.__slots__}, **overrides})
+    return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
