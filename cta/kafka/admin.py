@@ -134,6 +134,15 @@ class KafkaTopicAdmin:
             lag[(committed.topic, committed.partition)] = max(high - position, 0)
         return lag
 
+    def group_members(self, group_id: str) -> tuple[str, int]:
+        """The group's state name (``STABLE``, ``EMPTY``, ``DEAD``...) and member count."""
+        future = self._admin.describe_consumer_groups([group_id])[group_id]
+        try:
+            description = future.result(timeout=self._timeout)
+        except KafkaException as exc:
+            raise TopicAdminError(f"cannot describe group {group_id!r}: {exc}") from exc
+        return description.state.name, len(description.members or [])
+
     def close(self) -> None:
         if self._watermarks is not None:
             self._watermarks.close()

@@ -39,6 +39,7 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "linger.ms": 20,
     "batch.num.messages": 10_000,
     "batch.size": 1_048_576,
+    # aiokafka (Faust) decodes lz4 only with its ``lz4`` extra (cramjam) installed.
     "compression.type": "lz4",
 }
 
