@@ -1,0 +1,112 @@
+"""docker-compose.yaml, checked without a Docker engine: structure, health gating, service-name
+addressing, and images consistent with cta.kafka.containers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cta.config import Settings
+from cta.kafka.containers import IMAGES, service_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVERS = ("kafka", "schema-registry", "kafka-rest", "postgres", "connect", "ksqldb-server")
+APPS = ("setup", "faust", "simulation", "dashboard")
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    return dict(compose["services"])
+
+
+def test_every_service_is_there(services: dict[str, Any]) -> None:
+    assert set(services) == {*SERVERS, *APPS}
+
+
+def test_every_server_has_a_healthcheck(services: dict[str, Any]) -> None:
+    # The one-shot setup and the simulation (a client) serve nothing to check.
+    for name, service in services.items():
+        if name in ("setup", "simulation"):
+            continue
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test[0] == "CMD", f"{name} has no exec healthcheck"
+
+
+def test_dependencies_wait_for_health_or_completion(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            expected = (
+                "service_completed_successfully" if dependency == "setup" else "service_healthy"
+            )
+            assert rule == {"condition": expected}, f"{name} -> {dependency}"
+            if expected == "service_healthy":
+                assert "healthcheck" in services[dependency]
+
+
+def test_setup_runs_after_every_server_it_configures(services: dict[str, Any]) -> None:
+    needed = {"kafka", "schema-registry", "postgres", "connect", "ksqldb-server"}
+    assert needed <= set(services["setup"]["depends_on"])
+    assert services["setup"]["command"] == ["cta", "setup", "--backend", "kafka"]
+    for app in ("faust", "simulation", "dashboard"):
+        assert services[app]["depends_on"]["setup"] == {
+            "condition": "service_completed_successfully"
+        }
+
+
+def test_services_address_each_other_by_name(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        for key, value in (service.get("environment") or {}).items():
+            if key == "KAFKA_ADVERTISED_LISTENERS":
+                # Its PLAINTEXT_HOST listener is for programs on the host, by design.
+                value = ",".join(v for v in str(value).split(",") if "PLAINTEXT_HOST" not in v)
+            text = str(value)
+            assert "localhost" not in text and "127.0.0.1" not in text, f"{name}: {key}={text}"
+
+
+def test_app_settings_are_complete_and_parse(services: dict[str, Any]) -> None:
+    env = {k: str(v) for k, v in services["dashboard"]["environment"].items()}
+    settings = Settings.from_env(env)
+    assert settings.backend == "kafka"
+    assert settings.bootstrap_servers == "kafka:29092"
+    assert settings.ksql_url == "http://ksqldb-server:8088"
+    assert settings.connect_database_host == "postgres"
+    assert settings.database_url.startswith("postgresql://cta_admin:chicago@postgres:5432/")
+    for app in APPS:
+        assert services[app]["environment"] == services["dashboard"]["environment"]
+        assert services[app]["build"]["dockerfile"] == "docker/app/Dockerfile"
+
+
+def test_images_match_the_container_stack(services: dict[str, Any]) -> None:
+    for name in ("kafka", "schema-registry", "kafka-rest", "ksqldb-server", "postgres"):
+        assert services[name]["image"] == IMAGES[name]
+    connect_docker = (ROOT / "docker" / "connect" / "Dockerfile").read_text()
+    version = IMAGES["connect-base"].split(":")[1]
+    assert f"ARG CP_VERSION={version}" in connect_docker
+    assert "FROM confluentinc/cp-kafka-connect:${CP_VERSION}" in connect_docker
+
+
+def test_server_environments_match_the_container_stack(services: dict[str, Any]) -> None:
+    shared = service_environment(kafka="kafka:29092")
+    for name, expected in shared.items():
+        actual = {k: str(v) for k, v in services[name]["environment"].items()}
+        assert expected.items() <= actual.items(), name
+
+
+def test_postgres_streams_logical_changes_and_loads_the_schema(services: dict[str, Any]) -> None:
+    postgres = services["postgres"]
+    assert "wal_level=logical" in " ".join(postgres["command"])
+    assert (
+        "./sql/stations.sql:/docker-entrypoint-initdb.d/01-stations.sql:ro" in postgres["volumes"]
+    )
+    assert (ROOT / "sql" / "stations.sql").exists()
+
+
+def test_dashboard_serves_on_all_interfaces(services: dict[str, Any]) -> None:
+    dashboard = services["dashboard"]
+    assert dashboard["command"][-2:] == ["--host", "0.0.0.0"]
+    assert "8888:8888" in dashboard["ports"]
