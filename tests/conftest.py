@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,15 +50,31 @@ def backend(settings: Settings) -> Iterator[Backend]:
 
         yield memory_backend()
         return
+    from cta.kafka import kafka_backend
     from cta.kafka.reset import reset_pipeline
 
-    from cta.kafka import kafka_backend
-
+    reset_pipeline(settings)
     backend = kafka_backend(settings)
-    reset_pipeline(backend, settings)
     try:
         yield backend
     finally:
         closer = backend.extras.get("close")
         if callable(closer):
             closer()
+
+
+@pytest.fixture(autouse=True)
+def _no_unexpected_error_logs(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Fail a test that logs an ERROR it did not expect (mark it ``expect_error_logs``)."""
+    yield
+    if request.node.get_closest_marker("expect_error_logs"):
+        return
+    errors = [
+        r for when in ("setup", "call") for r in caplog.get_records(when)
+        if r.levelno >= logging.ERROR
+    ]
+    assert not errors, "unexpected error log: " + "; ".join(
+        f"{r.name}: {r.getMessage()}" for r in errors[:3]
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 from cta.config import Settings
 from cta.ports import Backend, EventLog, KsqlAdmin, SchemaRegistry, TopicAdmin
 from cta.runtime import Pump
@@ -66,7 +68,34 @@ def kafka_backend(settings: Settings) -> Backend:
     def pumps() -> list[Pump]:
         return list(engine.pumps()) if engine is not None else []
 
-    extras: dict[str, Any] = {"pumps": pumps, "settings": settings}
+    worker: list[Any] = []  # the Faust worker, once started
+
+    def start_processors() -> None:
+        """The stations processor is the Faust worker, in a process of its own."""
+        if not worker:
+            from cta.kafka.faust_worker import FaustWorker
+
+            worker.append(FaustWorker(settings).start())
+            worker[0].wait_ready(timeout=120)
+
+    def close() -> None:
+        """Stop the Faust worker and leave the KSQL queries' consumer groups."""
+        while worker:
+            worker.pop().stop()
+        if engine is not None:
+            engine.close()
+
+    extras: dict[str, Any] = {
+        "pumps": pumps,
+        "settings": settings,
+        "start_processors": start_processors,
+        "close": close,
+        # settle: the Faust group's lag, and quiet rounds long enough for a network fetch
+        "remote_groups": ("stations-stream",),
+        "settle_poll": 0.2,
+        "quiet_rounds": 3,
+        "rest_proxy_http": (settings.rest_proxy_url.rstrip("/"), requests.Session()),
+    }
     if engine is not None:
         extras["ksql_engine"] = engine
     return Backend(

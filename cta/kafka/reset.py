@@ -13,12 +13,12 @@ from collections.abc import Iterable
 
 import psycopg
 import requests
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from cta import topics
 from cta.config import Settings
 from cta.connect.config import CONNECTOR_NAME, SLOT_NAME
-from cta.ports import Backend
 from cta.runtime import wait_for
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,11 @@ OWNED_PREFIXES = ("stations-stream-", "_confluent-ksql-")
 KEPT_GROUP_PREFIXES = ("connect-", "cta-connect")
 
 
-def reset_pipeline(backend: Backend, settings: Settings, *, timeout: float = 60.0) -> None:
+def reset_pipeline(settings: Settings, *, timeout: float = 90.0) -> None:
     _remove_connector(settings.connect_url, CONNECTOR_NAME, timeout=timeout)
     _drop_replication_slot(settings.database_url, SLOT_NAME)
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    _delete_groups(admin)
+    _delete_groups(admin, timeout=timeout)
     _delete_topics(admin, timeout=timeout)
 
 
@@ -86,16 +86,29 @@ def _owned(names: Iterable[str]) -> list[str]:
     return [n for n in names if n in pipeline or n.startswith(OWNED_PREFIXES)]
 
 
-def _delete_groups(admin: AdminClient) -> None:
-    listed = admin.list_consumer_groups().result(timeout=30)
-    groups = [g.group_id for g in listed.valid if not g.group_id.startswith(KEPT_GROUP_PREFIXES)]
-    if not groups:
-        return
-    for group, future in admin.delete_consumer_groups(groups).items():
-        try:
-            future.result(timeout=30)
-        except Exception as exc:  # a group still in use is reported, not hidden
-            log.warning("consumer group %s not deleted: %s", group, exc)
+def _delete_groups(admin: AdminClient, *, timeout: float) -> None:
+    """Delete the pipeline's groups. A member of a process that died without leaving keeps
+    its group "not empty" until its session times out, so that is waited for, then reported."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = admin.list_consumer_groups().result(timeout=30)
+        groups = [
+            g.group_id for g in listed.valid if not g.group_id.startswith(KEPT_GROUP_PREFIXES)
+        ]
+        if not groups:
+            return
+        busy: dict[str, str] = {}
+        for group, future in admin.delete_consumer_groups(groups).items():
+            try:
+                future.result(timeout=30)
+            except KafkaException as exc:
+                busy[group] = str(exc)
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"consumer groups still in use after {timeout}s: {busy}")
+        log.info("waiting for stale members to leave %s", sorted(busy))
+        time.sleep(1.0)
 
 
 def _delete_topics(admin: AdminClient, *, timeout: float) -> None:

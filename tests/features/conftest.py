@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
@@ -65,13 +66,19 @@ def station_rows() -> list[StationRow]:
 
 
 @pytest.fixture
-def world(backend: Backend, network: Network, station_rows: list[StationRow]) -> World:
-    return World(
+def world(backend: Backend, network: Network, station_rows: list[StationRow]) -> Iterator[World]:
+    world = World(
         backend=backend,
         network=network,
         rows=station_rows,
         pipeline=Pipeline(backend, network=network, station_rows=station_rows),
     )
+    yield world
+    # Leave every consumer group, so a real broker can forget them before the next scenario.
+    if world.feed is not None:
+        world.feed.close()
+    if world.runner is not None:
+        world.runner.close()
 
 
 def chicago(day: str, clock: str) -> datetime:
