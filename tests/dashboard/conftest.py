@@ -34,6 +34,9 @@ class LiveServer:
 
     def __init__(self, app: DashboardApp) -> None:
         self.app = app
+        # Sanic's TouchUp rewrites class-level methods on the first app's start; a second app
+        # started in the same process (outside sanic-testing's test mode) then fails.
+        app.config.TOUCHUP = False
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._ready = threading.Event()
