@@ -41,6 +41,10 @@ def partition_for(key: bytes, partitions: int) -> int:
     return zlib.crc32(key) % partitions
 
 
+# log.message.timestamp.after.max.ms, whose default Kafka 4 lowered to one hour.
+MAX_FUTURE_TIMESTAMP_MS = 3_600_000
+
+
 class _Topic:
     __slots__ = ("compacted", "name", "partitions", "round_robin")
 
@@ -164,6 +168,16 @@ class MemoryBroker:
                     continue
                 if topic.compacted and key is None:
                     failures.append((topic_name, "a compacted topic needs a key on every message"))
+                    continue
+                if timestamp_ms is not None and timestamp_ms - now_ms > MAX_FUTURE_TIMESTAMP_MS:
+                    # Kafka 4 refuses CreateTime more than an hour ahead (KIP-937).
+                    failures.append(
+                        (
+                            topic_name,
+                            "Broker failed to validate record: timestamp "
+                            f"{timestamp_ms} is more than an hour in the future",
+                        )
+                    )
                     continue
                 count = len(topic.partitions)
                 partition = zlib.crc32(key) % count if key else next(topic.round_robin)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time as clock
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
@@ -43,6 +44,19 @@ class World:
 
     def settle(self) -> None:
         self.pipeline.settle(feeds=(self.feed,) if self.feed is not None else ())
+
+    def eventually(self, check: Callable[[], None], *, timeout: float = 30.0) -> None:
+        """Settle, then check. A database change reaches Kafka through Connect on its own
+        schedule, so on a real backend the check is retried until it passes or time runs out."""
+        deadline = clock.monotonic() + timeout
+        while True:
+            self.settle()
+            try:
+                check()
+                return
+            except AssertionError:
+                if clock.monotonic() > deadline:
+                    raise
 
     def require_runner(self) -> SimulationRunner:
         assert self.runner is not None, "the scenario has no simulation yet"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from typing import Any
 
@@ -71,9 +72,14 @@ def _counts_and_weather(world: World) -> None:
 
 @then(parsers.parse('the dashboard page shows "{name}" as text, not markup'))
 def _escaped(world: World, name: str) -> None:
-    page = render_page(board(world))
-    assert "&lt;b&gt;Clark&lt;/b&gt;" in page
-    assert name not in page
+    dashboard = world.require_dashboard()
+
+    def rendered_as_text() -> None:
+        page = render_page(dashboard.snapshot())
+        assert html.escape(name, quote=False) in page
+        assert name not in page
+
+    world.eventually(rendered_as_text)
 
 
 @given("a dashboard that has not seen the stations yet")

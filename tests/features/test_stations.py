@@ -98,10 +98,14 @@ def _dropped(world: World) -> None:
 
 @then(parsers.parse('the dashboard shows the {line} line station {station_id:d} as "{name}"'))
 def _dashboard_name(world: World, line: str, station_id: int, name: str) -> None:
-    snapshot = world.require_dashboard().snapshot()
-    board_line = next(entry for entry in snapshot["lines"] if entry["line"] == line)
-    names = [s["name"] for s in board_line["stations"] if s["station_id"] == station_id]
-    assert names == [name]
+    dashboard = world.require_dashboard()
+
+    def shown() -> None:
+        board_line = next(e for e in dashboard.snapshot()["lines"] if e["line"] == line)
+        names = [s["name"] for s in board_line["stations"] if s["station_id"] == station_id]
+        assert names == [name]
+
+    world.eventually(shown)
 
 
 @when("a malformed row is written to the raw stations topic")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import zlib
 
 import pytest
@@ -130,6 +131,17 @@ def test_oversized_message_fails_delivery() -> None:
     with pytest.raises(DeliveryError, match="exceeds max 10 bytes"):
         producer.flush()
     assert [r.value for r in broker.records("t")] == [b"x" * 10]
+
+
+def test_timestamps_over_an_hour_ahead_are_refused_as_kafka_4_does(broker: MemoryBroker) -> None:
+    now_ms = time.time_ns() // 1_000_000
+    producer = broker.producer()
+    producer.produce("events", b"soon", key=b"k", timestamp_ms=now_ms + 3_000_000)
+    producer.produce("events", b"tomorrow", key=b"k", timestamp_ms=now_ms + 86_400_000)
+    producer.produce("events", b"last year", key=b"k", timestamp_ms=now_ms - 365 * 86_400_000)
+    with pytest.raises(DeliveryError, match="failed to validate record"):
+        producer.flush()
+    assert [r.value for r in broker.records("events")] == [b"soon", b"last year"]
 
 
 def test_compacted_topic_keeps_latest_value_per_key(broker: MemoryBroker) -> None:
