@@ -187,7 +187,7 @@ def test_a_registry_outage_is_raised_and_the_record_is_retried_not_lost(
     pipeline.arrival(station_id=1, train_id="BL001")
     pipeline.flush()
     state = DashboardState()
-    feed = DashboardFeed(pipeline.broker, FlakyRegistry(pipeline.registry, 1), state)  # type: ignore[arg-type]
+    feed = DashboardFeed(pipeline.broker, FlakyRegistry(pipeline.registry, 1), state)
     with pytest.raises(SchemaRegistryError):
         feed.pump()
     assert state.trains("blue") == {}
