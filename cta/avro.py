@@ -15,7 +15,7 @@ from typing import Any
 
 import fastavro
 
-from cta.ports import SchemaRegistry
+from cta.ports import SchemaRegistry, SchemaRegistryError
 
 MAGIC_BYTE = 0
 _HEADER = struct.Struct(">bI")
@@ -29,6 +29,19 @@ def parse_schema(schema: str) -> Any:
     return fastavro.parse_schema(json.loads(schema))
 
 
+class SchemaRejected(SchemaRegistryError):
+    """The registry refused a producer's schema; the message names the subject and the reason."""
+
+    def __init__(self, subject: str, cause: SchemaRegistryError) -> None:
+        super().__init__(cause.status, cause.error_code, cause.message)
+        self.subject = subject
+        what = "incompatible with the registered versions" if cause.status == 409 else "refused"
+        self.args = (
+            f"schema for {subject!r} {what} (HTTP {cause.status}, error {cause.error_code}): "
+            f"{cause.message}",
+        )
+
+
 class AvroEncoder:
     """Encodes records of one schema registered under one subject."""
 
@@ -36,7 +49,10 @@ class AvroEncoder:
 
     def __init__(self, registry: SchemaRegistry, subject: str, schema: str) -> None:
         self.subject = subject
-        self.schema_id = registry.register(subject, schema)
+        try:
+            self.schema_id = registry.register(subject, schema)
+        except SchemaRegistryError as exc:
+            raise SchemaRejected(subject, exc) from exc
         self._parsed = parse_schema(schema)
         self._header = _HEADER.pack(MAGIC_BYTE, self.schema_id)
 

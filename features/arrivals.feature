@@ -42,3 +42,10 @@ Feature: Train arrivals
     And the simulation runs 20 steps
     Then the arrivals topic has more than one partition
     And all arrivals of each station are on one partition in event-time order
+
+  Scenario: A schema change that breaks BACKWARD compatibility is refused
+    Given the arrival producer has registered its schema
+    When a producer starts with an arrival schema that adds a required field
+    Then the registry refuses the schema as incompatible
+    And the producer's error names the subject "org.chicago.cta.station.arrivals.v1-value"
+    And the registered arrival schema is unchanged

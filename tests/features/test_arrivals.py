@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
-from pytest_bdd import parsers, scenarios, then
+from pytest_bdd import given, parsers, scenarios, then, when
 
-from cta import topics
+from cta import schemas, topics
+from cta.avro import SchemaRejected
 from cta.domain.events import LineColor
+from cta.producers import DeviceProducer
 from cta.verify import decode_all, verify_topics
 from tests.features.conftest import World
 
@@ -149,3 +152,46 @@ def _per_station_order(world: World) -> None:
     for station, seen in stamps.items():
         times = [t for _, t in sorted(seen)]
         assert times == sorted(times), f"station {station} out of order"
+
+
+@given("the arrival producer has registered its schema")
+def _registered(world: World) -> None:
+    world.backend.admin.create_topics(topics.PIPELINE_TOPICS)
+    DeviceProducer.arrivals(world.backend.log.producer("feature-test"), world.backend.registry)
+
+
+@when("a producer starts with an arrival schema that adds a required field")
+def _incompatible(world: World) -> None:
+    schema = json.loads(schemas.load(schemas.ARRIVAL_VALUE))
+    schema["fields"].append({"name": "car_count", "type": "int"})
+    try:
+        DeviceProducer(
+            world.backend.log.producer("feature-test"),
+            world.backend.registry,
+            topics.ARRIVALS,
+            key_schema=schemas.load(schemas.ARRIVAL_KEY),
+            value_schema=json.dumps(schema),
+        )
+    except SchemaRejected as exc:
+        world.answer = exc
+    else:
+        world.answer = None
+
+
+@then("the registry refuses the schema as incompatible")
+def _refused(world: World) -> None:
+    assert isinstance(world.answer, SchemaRejected), "the incompatible schema was accepted"
+    assert world.answer.status == 409
+
+
+@then(parsers.parse('the producer\'s error names the subject "{subject}"'))
+def _names_subject(world: World, subject: str) -> None:
+    assert world.answer.subject == subject
+    assert subject in str(world.answer) and "incompatible" in str(world.answer)
+
+
+@then("the registered arrival schema is unchanged")
+def _unchanged(world: World) -> None:
+    latest = world.backend.registry.latest(topics.subject_for(topics.ARRIVALS, is_key=False))
+    fields = [f["name"] for f in json.loads(latest.schema)["fields"]]
+    assert "car_count" not in fields and "train_id" in fields
