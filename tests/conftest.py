@@ -33,13 +33,34 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(backend_name: str) -> Settings:
+def settings(backend_name: str) -> Iterator[Settings]:
+    """The backend's settings. For ``kafka`` the real stack is, in order: the CTA_* endpoints in
+    the environment; the native stack `cta stack up` left running; containers where a Docker
+    engine answers; otherwise the native stack, started here (and stopped after)."""
     if backend_name == "memory":
-        return Settings.from_env({"CTA_BACKEND": "memory"})
+        yield Settings.from_env({"CTA_BACKEND": "memory"})
+        return
     env = _stack_endpoints()
-    if "CTA_BOOTSTRAP_SERVERS" not in env:
-        pytest.exit("--backend kafka needs CTA_BOOTSTRAP_SERVERS or `cta stack up` first", 2)
-    return Settings.from_env({**env, "CTA_BACKEND": "kafka"})
+    if "CTA_BOOTSTRAP_SERVERS" in env:
+        yield Settings.from_env({**env, "CTA_BACKEND": "kafka"})
+        return
+    from cta.kafka.containers import ContainerStack, docker_available
+
+    if docker_available():
+        containers = ContainerStack()
+        try:
+            yield Settings.from_env({**containers.start(), "CTA_BACKEND": "kafka"})
+        finally:
+            containers.stop()
+        return
+    from cta.stack import StackConfig, down, up
+
+    config = StackConfig.from_settings(Settings())
+    endpoints = up(config)
+    try:
+        yield Settings.from_env({**endpoints.as_env(), "CTA_BACKEND": "kafka"})
+    finally:
+        down(config)
 
 
 @pytest.fixture
