@@ -133,12 +133,13 @@ def healthy(config: StackConfig) -> bool:
 
 
 def create_database(config: StackConfig) -> None:
-    """The application role and database (idempotent), then prove the role can log in."""
+    """The application role and database (idempotent), then prove the role can log in. The
+    role may create databases: the adapter tests work in scratch databases of their own."""
     with _superuser(config) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (DB_USER,)).fetchone()
         verb = "ALTER" if exists else "CREATE"
         conn.execute(
-            sql.SQL("{} ROLE {} LOGIN REPLICATION PASSWORD {}").format(
+            sql.SQL("{} ROLE {} LOGIN REPLICATION CREATEDB PASSWORD {}").format(
                 sql.SQL(verb), sql.Identifier(DB_USER), sql.Literal(DB_PASSWORD)
             )
         )
