@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cta.ksql.client import statement_files
 from pytest_bdd import scenarios, then
 
 from cta import topics
+from cta.ksql.client import statement_files
 from tests.features.conftest import World, latest_per_key
 
 scenarios("turnstile_summary.feature")

@@ -9,7 +9,6 @@ from statistics import mean
 from typing import Any
 
 import pytest
-from cta.rest_proxy.client import RestProxyError
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from cta import schemas, topics
@@ -17,6 +16,7 @@ from cta.domain.clock import CHICAGO
 from cta.domain.events import WeatherStatus
 from cta.domain.weather import WeatherModel
 from cta.producers import WeatherProducer
+from cta.rest_proxy.client import RestProxyError
 from cta.verify import decode_all, verify_topics
 from tests.features.conftest import World
 
