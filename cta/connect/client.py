@@ -11,12 +11,14 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from cta.ports import ConnectorStatus
+from cta.retry import Backoff, retry
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class ConnectorTimeout(TimeoutError):
 
 
 RETRIED_STATUSES = frozenset({409, 500, 502, 503, 504})
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout)
 
 
 class ConnectClient:
@@ -71,9 +74,7 @@ class ConnectClient:
         self._base = base_url.rstrip("/")
         self._session = session or requests.Session()
         self._timeout = timeout
-        self._retries = retries
-        self._backoff = backoff
-        self._max_backoff = max_backoff
+        self._backoff = Backoff(retries + 1, backoff, max_backoff, sleep)
         self._poll_interval = poll_interval
         self._sleep = sleep
 
@@ -128,31 +129,20 @@ class ConnectClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body)
-        delay = self._backoff
-        for attempt in range(1, self._retries + 2):
-            try:
-                response = self._session.request(
-                    method, url, data=data, headers=headers, timeout=self._timeout
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt > self._retries:
-                    raise ConnectError(0, f"{method} {url} unreachable: {exc}") from exc
-                log.warning("%s %s: %s; retry %d in %.2fs", method, url, exc, attempt, delay)
-            else:
-                if response.status_code not in RETRIED_STATUSES or attempt > self._retries:
-                    return response
-                log.warning(
-                    "%s %s answered %d (%s); retry %d in %.2fs",
-                    method,
-                    url,
-                    response.status_code,
-                    _message(response),
-                    attempt,
-                    delay,
-                )
-            self._sleep(delay)
-            delay = min(delay * 2, self._max_backoff)
-        raise AssertionError("unreachable")  # pragma: no cover
+        send = partial(
+            self._session.request, method, url, data=data, headers=headers, timeout=self._timeout
+        )
+        try:
+            return retry(
+                send,
+                backoff=self._backoff,
+                describe=f"{method} {url}",
+                log=log,
+                retry_on=TRANSPORT_ERRORS,
+                retry_if=_busy,
+            )
+        except TRANSPORT_ERRORS as exc:
+            raise ConnectError(0, f"{method} {url} unreachable: {exc}") from exc
 
     @staticmethod
     def _raise_for(response: requests.Response, ok: tuple[int, ...]) -> None:
@@ -166,6 +156,13 @@ class ConnectClient:
         except ValueError:
             pass
         raise ConnectError(response.status_code, _message(response), error_code)
+
+
+def _busy(response: requests.Response) -> str | None:
+    """Why an answer is worth retrying (rebalancing or starting), or None."""
+    if response.status_code not in RETRIED_STATUSES:
+        return None
+    return f"answered {response.status_code} ({_message(response)})"
 
 
 def _message(response: requests.Response) -> str:

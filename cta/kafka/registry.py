@@ -8,13 +8,19 @@ keep their Confluent error codes. Connection failures and 5xx answers are retrie
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from cta.ports import RegisteredSchema, SchemaRegistryError
+from cta.retry import Backoff, retry
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 # Subject or version not found: for a compatibility check, nothing to be incompatible with.
@@ -36,12 +42,13 @@ class HttpSchemaRegistry:
         timeout: float = 10.0,
         retries: int = 3,
         backoff: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url.rstrip("/")
         self._session = session or requests.Session()
         self._timeout = timeout
-        self._retries = retries
-        self._backoff = backoff
+        # Uncapped: with the default three retries the longest wait is 0.8s.
+        self._backoff = Backoff(retries + 1, backoff, sleep=sleep)
         self._by_id: dict[int, str] = {}
         self._registered: dict[tuple[str, str], int] = {}
 
@@ -49,26 +56,23 @@ class HttpSchemaRegistry:
         url = f"{self.url}{path}"
         body = None if payload is None else json.dumps(payload)
         headers = {"Accept": CONTENT_TYPE, "Content-Type": CONTENT_TYPE}
-        delay = self._backoff
-        for attempt in range(self._retries + 1):
-            last = attempt == self._retries
-            try:
-                response = self._session.request(
-                    method, url, data=body, headers=headers, timeout=self._timeout
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if last:
-                    raise SchemaRegistryError(
-                        UNREACHABLE, UNREACHABLE, f"{method} {url}: {exc}"
-                    ) from exc
-            else:
-                if response.status_code < 300:
-                    return response.json()
-                if response.status_code < 500 or last:
-                    raise _refusal(response)
-            time.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")  # the loop returns or raises
+        send = partial(
+            self._session.request, method, url, data=body, headers=headers, timeout=self._timeout
+        )
+        try:
+            response = retry(
+                send,
+                backoff=self._backoff,
+                describe=f"schema registry {method} {url}",
+                log=log,
+                retry_on=(requests.ConnectionError, requests.Timeout),
+                retry_if=_server_error,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise SchemaRegistryError(UNREACHABLE, UNREACHABLE, f"{method} {url}: {exc}") from exc
+        if response.status_code >= 300:
+            raise _refusal(response)
+        return response.json()
 
     def register(self, subject: str, schema: str) -> int:
         known = self._registered.get((subject, schema))
@@ -108,6 +112,13 @@ class HttpSchemaRegistry:
                 return True
             raise
         return bool(answer["is_compatible"])
+
+
+def _server_error(response: requests.Response) -> str | None:
+    """A 5xx answer is worth retrying; the problem it names, or None."""
+    if response.status_code < 500:
+        return None
+    return f"HTTP {response.status_code}: {response.text[:200]}"
 
 
 def _refusal(response: requests.Response) -> SchemaRegistryError:

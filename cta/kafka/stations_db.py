@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -19,6 +20,7 @@ from psycopg.rows import class_row
 
 from cta.config import Settings
 from cta.ports import StationRow
+from cta.retry import Backoff, retry
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +68,8 @@ class PostgresStationDatabase:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._dsn = dsn
-        self._attempts = attempts
-        self._backoff = backoff
-        self._max_backoff = max_backoff
+        self._backoff = Backoff(attempts, backoff, max_backoff, sleep)
         self._connect_timeout = connect_timeout
-        self._sleep = sleep
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PostgresStationDatabase:
@@ -125,18 +124,16 @@ class PostgresStationDatabase:
             conn.close()
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
-        delay = self._backoff
-        for attempt in range(1, self._attempts + 1):
-            try:
-                return psycopg.connect(self._dsn, connect_timeout=self._connect_timeout)
-            except psycopg.OperationalError as exc:
-                if attempt == self._attempts:
-                    raise DatabaseUnavailable(
-                        f"PostgreSQL unreachable after {attempt} attempts: {exc}"
-                    ) from exc
-                log.warning(
-                    "PostgreSQL connect failed (%s); retry %d in %.1fs", exc, attempt, delay
-                )
-                self._sleep(delay)
-                delay = min(delay * 2, self._max_backoff)
-        raise AssertionError("unreachable")  # pragma: no cover
+        connect = partial(psycopg.connect, self._dsn, connect_timeout=self._connect_timeout)
+        try:
+            return retry(
+                connect,
+                backoff=self._backoff,
+                describe="PostgreSQL connect",
+                log=log,
+                retry_on=psycopg.OperationalError,
+            )
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(
+                f"PostgreSQL unreachable after {self._backoff.attempts} attempts: {exc}"
+            ) from exc

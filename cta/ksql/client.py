@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import requests
 
 from cta.ksql.lexer import split_statements
 from cta.ports import KsqlResult
+from cta.retry import Backoff, exponential_delays, retry
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,9 @@ DEFAULT_PROPERTIES: Mapping[str, str] = {"ksql.streams.auto.offset.reset": "earl
 STATEMENT_DIR = Path(__file__).resolve().parents[2] / "sql" / "ksql"
 _FINISHED = frozenset({"SUCCESS", "RUNNING", "TERMINATED"})
 _ALREADY_EXISTS = "already exists"
+
+
+_TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout)
 
 
 class KsqlClientError(RuntimeError):
@@ -62,11 +67,8 @@ class KsqlClient:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
-        self.attempts = attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.backoff = Backoff(attempts, backoff, max_backoff, sleep)
         self.command_timeout = command_timeout
-        self._sleep = sleep
 
     # -- KsqlAdmin --------------------------------------------------------------------------
 
@@ -155,7 +157,7 @@ class KsqlClient:
     def _wait(self, command_id: str, statement: str) -> dict[str, Any]:
         """Poll GET /status/{commandId} until the command finishes or fails."""
         deadline = time.monotonic() + self.command_timeout
-        delay = self.backoff
+        delays = exponential_delays(self.backoff.initial, self.backoff.maximum)
         while True:
             response = self._request("GET", f"/status/{command_id}")
             status = self._json(response, statement)
@@ -172,31 +174,33 @@ class KsqlClient:
                     f"(last status {status})",
                     statement,
                 )
-            self._sleep(delay)
-            delay = min(delay * 2, self.max_backoff)
+            self.backoff.sleep(next(delays))
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """One HTTP call, retried with backoff on connection errors and 5xx answers."""
-        delay = self.backoff
-        for attempt in range(1, self.attempts + 1):
-            try:
-                response = self.session.request(
-                    method, self.base_url + path, headers=HEADERS, timeout=self.timeout, **kwargs
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code < 500:
-                    return response
-                problem = f"HTTP {response.status_code}: {response.text[:200]}"
-            if attempt == self.attempts:
-                raise KsqlClientError(f"{method} {path} failed after {attempt} attempts: {problem}")
-            log.warning(
-                "ksql %s %s failed (%s); retry %d in %.2fs", method, path, problem, attempt, delay
+        url = self.base_url + path
+        send = partial(
+            self.session.request, method, url, headers=HEADERS, timeout=self.timeout, **kwargs
+        )
+        problem: str | None
+        try:
+            response = retry(
+                send,
+                backoff=self.backoff,
+                describe=f"ksql {method} {path}",
+                log=log,
+                retry_on=_TRANSPORT_ERRORS,
+                retry_if=_server_error,
             )
-            self._sleep(delay)
-            delay = min(delay * 2, self.max_backoff)
-        raise AssertionError("unreachable")
+        except _TRANSPORT_ERRORS as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        else:
+            problem = _server_error(response)
+            if problem is None:
+                return response
+        raise KsqlClientError(
+            f"{method} {path} failed after {self.backoff.attempts} attempts: {problem}"
+        )
 
     @staticmethod
     def _json(response: requests.Response, statement: str) -> Any:
@@ -207,3 +211,10 @@ class KsqlClient:
                 f"ksqlDB answered {response.status_code} with non-JSON: {response.text[:200]}",
                 statement,
             ) from exc
+
+
+def _server_error(response: requests.Response) -> str | None:
+    """The problem with a 5xx answer (worth retrying), or None for any other answer."""
+    if response.status_code < 500:
+        return None
+    return f"HTTP {response.status_code}: {response.text[:200]}"

@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from cta.ports import ProduceOffset, ProduceResult
+from cta.retry import Backoff, retry
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ class _Retry(Exception):
         self.error = RestProxyError(status, error_code, message)
 
 
+def _records_failed(pending: list[int]) -> str | None:
+    return f"{len(pending)} record(s) failed with a retriable error" if pending else None
+
+
 class RestProxyClient:
     def __init__(
         self,
@@ -56,10 +61,7 @@ class RestProxyClient:
         self.base_url = base_url.rstrip("/")
         self._session = session or requests.Session()
         self._timeout = timeout
-        self._max_attempts = max_attempts
-        self._backoff = backoff
-        self._max_backoff = max_backoff
-        self._sleep = sleep
+        self._backoff = Backoff(max_attempts, backoff, max_backoff, sleep)
         self._schema_ids: dict[tuple[str, str], int] = {}  # (subject, schema) -> id
 
     def produce_avro(
@@ -73,32 +75,32 @@ class RestProxyClient:
         offsets: list[ProduceOffset | None] = [None] * len(records)
         pending = list(range(len(records)))
         ids: dict[str, int | None] = {"key": None, "value": None}
-        delay = self._backoff
-        for attempt in range(1, self._max_attempts + 1):
+
+        def attempt() -> list[int]:
+            """Send the pending records; returns those that failed retriably."""
+            nonlocal pending, ids
             body = self._body(topic, [records[i] for i in pending], key_schema, value_schema)
-            try:
-                answer = self._post(topic, body)
-                ids = {s: answer.get(f"{s}_schema_id") for s in ("key", "value")}
-                self._remember(topic, key_schema, value_schema, ids)
-                pending = self._collect(answer, pending, offsets)
-                if not pending:
-                    break
-                reason = f"{len(pending)} record(s) failed with a retriable error"
-            except _Retry as retry:
-                if attempt == self._max_attempts:
-                    raise retry.error from None
-                reason = retry.error.message
-            if attempt == self._max_attempts:
-                raise RestProxyError(200, RETRIABLE, f"gave up after {attempt} attempts: {reason}")
-            log.warning(
-                "REST Proxy produce to %s: attempt %d/%d failed (%s); retrying in %.2fs",
-                topic, attempt, self._max_attempts, reason, delay,
+            answer = self._post(topic, body)
+            ids = {s: answer.get(f"{s}_schema_id") for s in ("key", "value")}
+            self._remember(topic, key_schema, value_schema, ids)
+            pending = self._collect(answer, pending, offsets)
+            return pending
+
+        try:
+            retry(
+                attempt,
+                backoff=self._backoff,
+                describe=f"REST Proxy produce to {topic}",
+                log=log,
+                retry_on=_Retry,
+                retry_if=_records_failed,
             )
-            self._sleep(delay)
-            delay = min(delay * 2, self._max_backoff)
-        return ProduceResult(
-            ids["key"], ids["value"], tuple(o for o in offsets if o is not None)
-        )
+        except _Retry as failed:
+            raise failed.error from None
+        if pending:
+            reason = f"gave up after {self._backoff.attempts} attempts: {_records_failed(pending)}"
+            raise RestProxyError(200, RETRIABLE, reason)
+        return ProduceResult(ids["key"], ids["value"], tuple(o for o in offsets if o is not None))
 
     def _body(
         self, topic: str, records: list[Mapping[str, Any]], key_schema: str, value_schema: str
