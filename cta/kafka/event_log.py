@@ -3,7 +3,8 @@
 The producer is tuned for throughput: batches linger briefly and are lz4-compressed, and
 ``produce`` never blocks per message. Delivery reports are served by ``poll``/``flush``: failures
 are collected and raised from there, successes go to the message's ``on_delivery`` if it has one.
-The consumer commits by hand exactly what it has returned.
+The consumer commits by hand exactly what it has returned, retries a commit that failed for a
+passing reason, and never replays what it returned when a rebalance gives a partition back.
 """
 
 from __future__ import annotations
@@ -62,6 +63,25 @@ _TRANSIENT_CONSUMER_ERRORS = frozenset(
         KafkaError._ALL_BROKERS_DOWN,
         KafkaError.LEADER_NOT_AVAILABLE,
         KafkaError.NOT_LEADER_FOR_PARTITION,
+    }
+)
+
+
+# Commit failures while the group rejoins or its coordinator moves (a broker restart): the
+# offsets are kept and committed again on the next consume, poll or commit.
+_RETRIABLE_COMMIT_ERRORS = frozenset(
+    {
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.REBALANCE_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError._WAIT_COORD,
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._TIMED_OUT,
     }
 )
 
@@ -173,29 +193,35 @@ def _record(message: Message) -> Record:
 
 
 class KafkaConsumer:
-    """EventConsumer over ``confluent_kafka.Consumer`` with manual, synchronous commits."""
+    """EventConsumer over ``confluent_kafka.Consumer`` with manual, synchronous commits.
+
+    A partition assigned again after a rebalance (a rejoin after a broker restart, a lost
+    session) resumes after the last record this consumer returned, not at the group's committed
+    offset: the caller has already acted on those records, and a replay would repeat that (the
+    KSQL engine would count them twice)."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self._consumer = Consumer(dict(config))
-        # Next offset per partition for everything returned, and what is still uncommitted.
+        # Next offset per partition for everything returned, what is still uncommitted, and
+        # what a commit was asked for but failed for a passing reason.
         self._positions: dict[tuple[str, int], int] = {}
         self._uncommitted: dict[tuple[str, int], int] = {}
+        self._owed: dict[tuple[str, int], int] = {}
         self._from_beginning = False
 
     def subscribe(self, topics: Sequence[str], *, from_beginning: bool = False) -> None:
         self._from_beginning = from_beginning
-        if from_beginning:
-            self._consumer.subscribe(list(topics), on_assign=self._on_assign)
-        else:
-            self._consumer.subscribe(list(topics))
+        self._consumer.subscribe(list(topics), on_assign=self._on_assign)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # A partition seen before resumes where we were (a rebalance must not replay it);
-        # a new one starts at its beginning whatever the group committed.
+        # A partition seen before resumes where we were; a new one starts at the group's
+        # committed offset (the offset librdkafka passes in), or at its beginning for a replay.
         for partition in partitions:
-            partition.offset = self._positions.get(
-                (partition.topic, partition.partition), OFFSET_BEGINNING
-            )
+            seen = self._positions.get((partition.topic, partition.partition))
+            if seen is not None:
+                partition.offset = seen
+            elif self._from_beginning:
+                partition.offset = OFFSET_BEGINNING
         consumer.assign(partitions)
 
     def _accept(self, message: Message) -> Record | None:
@@ -213,10 +239,12 @@ class KafkaConsumer:
         raise EventLogError(error)
 
     def poll(self, timeout: float = 0.0) -> Record | None:
+        self._commit_owed()
         message = self._consumer.poll(timeout)
         return None if message is None else self._accept(message)
 
     def consume(self, max_records: int = 500, timeout: float = 0.0) -> list[Record]:
+        self._commit_owed()
         messages = self._consumer.consume(num_messages=max_records, timeout=timeout)
         records = []
         for message in messages:
@@ -226,17 +254,42 @@ class KafkaConsumer:
         return records
 
     def commit(self) -> None:
-        if not self._uncommitted:
+        # Positions only grow, so a newer uncommitted offset supersedes an owed one.
+        self._owed.update(self._uncommitted)
+        self._uncommitted.clear()
+        self._commit_owed()
+
+    def _commit_owed(self) -> None:
+        """Commit the owed offsets of assigned partitions; ones not assigned now wait for a
+        reassignment. A retriable failure keeps them owed and is logged; others raise."""
+        if not self._owed:
             return
         assigned = {(p.topic, p.partition) for p in self._consumer.assignment()}
         offsets = [
             TopicPartition(topic, partition, offset)
-            for (topic, partition), offset in self._uncommitted.items()
+            for (topic, partition), offset in self._owed.items()
             if (topic, partition) in assigned
         ]
-        self._uncommitted.clear()
-        if offsets:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
+        if not offsets:
+            return
+        try:
+            results = self._consumer.commit(offsets=offsets, asynchronous=False) or []
+        except KafkaException as exc:
+            self._commit_failed(exc.args[0])
+            return
+        failed = {(r.topic, r.partition): r.error for r in results if r.error is not None}
+        for offset in offsets:
+            position = (offset.topic, offset.partition)
+            if position not in failed and self._owed.get(position) == offset.offset:
+                del self._owed[position]
+        for error in failed.values():
+            self._commit_failed(error)
+
+    def _commit_failed(self, error: KafkaError) -> None:
+        if error.code() in _RETRIABLE_COMMIT_ERRORS and not error.fatal():
+            log.warning("kafka consumer: commit failed (%s); retrying", error.str())
+            return
+        raise EventLogError(error)
 
     def close(self) -> None:
         self._consumer.close()

@@ -110,6 +110,20 @@ def down(config: StackConfig) -> list[str]:
     return stopped
 
 
+def stop_service(config: StackConfig, name: str) -> bool:
+    """Stop one service (SIGTERM, SIGKILL after ``stop_timeout``) and wait until its process is
+    gone; its data stays, so ``up(config, only=[name])`` starts it again where it left off.
+    Returns whether it was running. Dependents are not stopped (failure tests rely on that)."""
+    by_name = {s.name: s for s in services(config)}
+    service = by_name.get(name)
+    if service is None:
+        raise StackError(f"unknown service {name!r}; known: {sorted(by_name)}")
+    stopped = stop(name, config.run_dir, service.stop_signal, config.stop_timeout)
+    if stopped:
+        log.info("stopped %s", name)
+    return stopped
+
+
 def service_state(service: Service, config: StackConfig) -> str:
     """``running``, ``unhealthy`` (process up, check failing), ``external`` (healthy but not
     started by us), ``stopped`` or ``unavailable``."""

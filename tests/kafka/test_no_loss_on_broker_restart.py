@@ -1,0 +1,251 @@
+"""Nothing is lost, nor counted twice, when the Kafka broker restarts mid-stream.
+
+A private native stack (Kafka + Apicurio on free ports, its own state dir; the shared stack is
+left alone) runs the in-process KSQL engine over the real topics while the simulation's
+turnstile events are produced in batches. Between batches the broker is stopped (SIGTERM, data
+kept), a batch is produced while it is down, and the broker is started again on the same data.
+TURNSTILE_SUMMARY must then count exactly the events produced, per station.
+
+Needs CTA_STACK_TESTS=1: it starts JVMs (and downloads from Maven Central on a cold cache).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer
+
+from cta import schemas, topics
+from cta.data import default_network
+from cta.domain.clock import CHICAGO
+from cta.domain.simulation import Simulation
+from cta.kafka.admin import KafkaTopicAdmin
+from cta.kafka.event_log import KafkaEventLog
+from cta.kafka.registry import HttpSchemaRegistry
+from cta.ksql.client import statement_files
+from cta.ksql.engine import OFFSET_RESET, KsqlEngine
+from cta.ports import EventProducer
+from cta.producers import DeviceProducer
+from cta.runtime import BackgroundPump, wait_for
+from cta.stack.config import StackConfig, port_in_use
+from cta.stack.lifecycle import down, stop_service, up
+
+# The broker-restart test starts JVMs: it runs in the kafka CI leg only.
+needs_stack = pytest.mark.skipif(
+    os.environ.get("CTA_STACK_TESTS") != "1", reason="set CTA_STACK_TESTS=1 to run"
+)
+
+log = logging.getLogger(__name__)
+
+STEPS_PER_BATCH = 2  # about 6,000 turnstile events per batch at morning rush hour
+BATCHES_BEFORE, BATCHES_AFTER = 2, 2
+# Long enough for a broker restart on a busy two-core machine; flush returns when acknowledged.
+RESTART_FLUSH_TIMEOUT = 120.0
+# The query's consumer session (the broker's minimum) and an outage that outlasts it: the
+# consumer then loses its assignment and rejoins, the case where a replay from the committed
+# offsets would count records twice.
+SESSION_TIMEOUT_MS = 6_000
+OUTAGE_SECONDS = 10.0
+
+
+def test_a_partition_given_back_by_a_rebalance_is_not_replayed(
+    mock_bootstrap: str, unique: str
+) -> None:
+    """The mechanism the broker restart relies on, on librdkafka's mock cluster: another member
+    joining forces a rebalance, and the partition assigned back resumes after what was returned
+    (uncommitted), instead of replaying it from the group's committed offset."""
+    topic, other = f"rb-{unique}", f"rb-other-{unique}"
+    log_ = KafkaEventLog(
+        mock_bootstrap, consumer_config={"session.timeout.ms": 3000, "heartbeat.interval.ms": 500}
+    )
+    producer = log_.producer()
+    for i in range(10):
+        producer.produce(topic, f"a{i}".encode(), key=b"k")
+    producer.produce(other, b"x", key=b"k")
+    producer.flush(20)
+    group = f"rb-{unique}"
+    consumer = log_.consumer(group)
+    consumer.subscribe([topic])
+    returned: list[bytes | None] = []
+
+    def returned_at_least(count: int) -> bool:
+        returned.extend(r.value for r in consumer.consume(100, 0.2))
+        return len(returned) >= count
+
+    wait_for(lambda: returned_at_least(10), timeout=30, what="the first records")
+    # Nothing committed: a replay from the group's offsets would start again at a0.
+    joiner = Consumer(
+        {"bootstrap.servers": mock_bootstrap, "group.id": group, "session.timeout.ms": 3000}
+    )
+    try:
+        joiner.subscribe([other])
+
+        def rebalanced() -> bool:
+            joiner.poll(0.1)
+            returned.extend(r.value for r in consumer.consume(100, 0.1))
+            return bool(joiner.assignment())
+
+        wait_for(rebalanced, timeout=30, what="the rebalance")
+        for i in range(5):
+            producer.produce(topic, f"b{i}".encode(), key=b"k")
+        producer.flush(20)
+        wait_for(lambda: returned_at_least(15), timeout=30, what="the records after it")
+    finally:
+        joiner.close()
+        consumer.close()
+    assert returned == [f"a{i}".encode() for i in range(10)] + [f"b{i}".encode() for i in range(5)]
+
+
+@pytest.fixture(scope="module")
+def private_stack() -> Iterator[StackConfig]:
+    """Kafka and the registry only, on free ports, in a state dir of their own."""
+    state = Path(tempfile.mkdtemp(prefix="cta-no-loss-"))
+    config = StackConfig(state_dir=state).with_free_ports()
+    try:
+        up(config, only=["kafka", "registry"])
+        yield config
+    finally:
+        down(config)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+class TurnstileFeed:
+    """Produces the simulation's turnstile entries and remembers how many went to each station."""
+
+    def __init__(self, producer: EventProducer, registry: HttpSchemaRegistry) -> None:
+        self.producer = producer
+        self.devices = DeviceProducer.turnstiles(producer, registry)
+        self.simulation = Simulation(
+            default_network(), seed=7, start=datetime(2024, 5, 6, 7, 30, tzinfo=CHICAGO)
+        )
+        self.per_station: Counter[int] = Counter()
+
+    def batch(self) -> None:
+        for _ in range(STEPS_PER_BATCH):
+            for entry in self.simulation.step().turnstiles:
+                self.devices.send(entry)  # must queue, never raise, even with the broker down
+                self.per_station[entry.station_id] += 1
+            self.devices.poll()
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_station.values())
+
+
+def _latest_summary(log_: KafkaEventLog, admin: KafkaTopicAdmin) -> dict[int, dict[str, int]]:
+    """TURNSTILE_SUMMARY read from its beginning to its end offsets, latest value per key."""
+    ends = {p: end for p, end in admin.end_offsets(topics.TURNSTILE_SUMMARY).items() if end}
+    consumer = log_.consumer(f"no-loss-reader-{time.monotonic_ns()}")
+    table: dict[int, dict[str, int]] = {}
+    try:
+        consumer.subscribe([topics.TURNSTILE_SUMMARY], from_beginning=True)
+        deadline = time.monotonic() + 60
+        while ends:
+            assert time.monotonic() < deadline, f"summary not read to its end: {ends}"
+            for record in consumer.consume(1000, 0.2):
+                assert record.key is not None
+                if record.value is None:
+                    table.pop(json.loads(record.key), None)
+                else:
+                    table[json.loads(record.key)] = json.loads(record.value)
+                if record.offset + 1 >= ends.get(record.partition, 0):
+                    ends.pop(record.partition, None)
+    finally:
+        consumer.close()
+    return table
+
+
+@pytest.mark.kafka
+@needs_stack
+def test_the_turnstile_summary_counts_every_event_across_a_broker_restart(
+    private_stack: StackConfig,
+) -> None:
+    config = private_stack
+    endpoints = config.endpoints()
+    log_ = KafkaEventLog(
+        endpoints.bootstrap_servers,
+        consumer_config={"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 1_000},
+    )
+    admin = KafkaTopicAdmin(endpoints.bootstrap_servers, timeout=30.0)
+    registry = HttpSchemaRegistry(endpoints.schema_registry_url)
+    admin.create_topics(topics.PIPELINE_TOPICS)
+    # As cta.pipeline does: the TURNSTILE stream infers its columns from the producers' schema.
+    registry.register(
+        topics.subject_for(topics.TURNSTILES, is_key=False),
+        schemas.load(schemas.TURNSTILE_VALUE),
+    )
+    engine = KsqlEngine(log_, admin, registry)
+    for path in statement_files():
+        engine.execute(path.read_text(encoding="utf-8"), {OFFSET_RESET: "earliest"})
+    (query,) = engine.queries()
+    runner = BackgroundPump(engine).start()
+    producer = log_.producer("no-loss-test")
+    feed = TurnstileFeed(producer, registry)
+    timings: dict[str, float] = {}
+    try:
+        for _ in range(BATCHES_BEFORE):
+            feed.batch()
+        producer.flush(30)
+        # Stop the broker while the query is mid-stream: consuming, publishing, committing.
+        wait_for(lambda: query.stats.consumed > 0, timeout=60, what="the query consuming")
+        consumed_at_stop = query.stats.consumed
+
+        began = time.monotonic()
+        assert stop_service(config, "kafka")
+        assert not port_in_use(config.host, config.kafka_port)
+        timings["stop"] = time.monotonic() - began
+        feed.batch()  # queued by the idempotent producer while no broker is there
+        # The outage's length is the scenario itself, not a wait for a condition.
+        time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - began)))
+        began = time.monotonic()
+        up(config, only=["kafka"])
+        timings["start"] = time.monotonic() - began
+
+        for _ in range(BATCHES_AFTER):
+            feed.batch()
+        began = time.monotonic()
+        producer.flush(RESTART_FLUSH_TIMEOUT)
+        timings["flush"] = time.monotonic() - began
+
+        # Neither lost nor duplicated on the topic itself (not compacted, no transactions).
+        assert sum(admin.end_offsets(topics.TURNSTILES).values()) == feed.total
+
+        def caught_up() -> bool:
+            ends = admin.end_offsets(topics.TURNSTILES)
+            lag = admin.group_lag(query.group_id)
+            return all(lag.get((topics.TURNSTILES, p)) == 0 for p, end in ends.items() if end)
+
+        began = time.monotonic()
+        # Offsets are committed only after the summary rows are acknowledged, so no lag means
+        # the summary topic holds every count.
+        wait_for(caught_up, timeout=120, interval=0.2, what="the query's group to catch up")
+        timings["catch-up"] = time.monotonic() - began
+    finally:
+        runner.stop()
+        producer.close()
+
+    summary = _latest_summary(log_, admin)
+    counts = {station: row["COUNT"] for station, row in summary.items()}
+    assert feed.total > 0
+    assert sum(counts.values()) == feed.total
+    assert counts == dict(feed.per_station)
+    assert all(row["STATION_ID"] == station for station, row in summary.items())
+    assert sum(admin.end_offsets(topics.DEAD_LETTERS).values()) == 0
+    assert runner.failures == 0, f"the query failed during the restart: {runner.last_error!r}"
+    admin.close()
+    log.info(
+        "no-loss run: %d events (%d consumed when the broker stopped); timings %s",
+        feed.total,
+        consumed_at_stop,
+        timings,
+    )
