@@ -217,8 +217,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server"):
-        logging.getLogger(name).propagate = False  # Sanic prints these itself
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:

@@ -94,7 +94,8 @@ def sse_event(snapshot: dict[str, Any]) -> str:
 def create_app(
     state: DashboardState, *, name: str = "cta-dashboard", feed: Pump | None = None
 ) -> DashboardApp:
-    app: DashboardApp = Sanic(name)
+    # Our logging configuration (cta.cli) stays the only one: Sanic would print each line twice.
+    app: DashboardApp = Sanic(name, configure_logging=False)
     app.config.KEEP_ALIVE_TIMEOUT = 30
     app.static("/static", STATIC_DIR, name="static")
     monitor = None if feed is None else MonitoredPump(feed)
