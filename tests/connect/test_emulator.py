@@ -17,21 +17,10 @@ from cta.memory.stations_db import MemoryStationDatabase
 from cta.ports import StationRow
 from cta.runtime import drain
 from cta.topics import STATIONS_RAW
+from tests.samples import CLARK_LAKE_BLUE, CLARK_LAKE_GREEN
 
 BASE = "http://connect.memory"
-BLUE = StationRow(
-    30374,
-    "S",
-    "Clark/Lake (Forest Pk-bound)",
-    "Clark/Lake",
-    "Clark/Lake (Blue Line)",
-    40380,
-    16,
-    red=False,
-    blue=True,
-    green=False,
-)
-GREEN = replace(BLUE, stop_id=30074, direction_id="E", order=14, blue=False, green=True)
+BLUE, GREEN = CLARK_LAKE_BLUE, CLARK_LAKE_GREEN
 CONFIG = stations_connector_config(Settings())
 
 

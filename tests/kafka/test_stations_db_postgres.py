@@ -17,21 +17,9 @@ import pytest
 psycopg = pytest.importorskip("psycopg")
 
 from cta.kafka.stations_db import DatabaseUnavailable, PostgresStationDatabase  # noqa: E402
-from cta.ports import StationRow  # noqa: E402
+from tests.samples import CLARK_LAKE_BLUE, CLARK_LAKE_GREEN  # noqa: E402
 
-BLUE = StationRow(
-    30374,
-    "S",
-    "Clark/Lake (Forest Pk-bound)",
-    "Clark/Lake",
-    "Clark/Lake (Blue Line)",
-    40380,
-    16,
-    red=False,
-    blue=True,
-    green=False,
-)
-GREEN = replace(BLUE, stop_id=30074, direction_id="E", order=14, blue=False, green=True)
+BLUE, GREEN = CLARK_LAKE_BLUE, CLARK_LAKE_GREEN
 
 
 @pytest.fixture

@@ -1,21 +1,7 @@
 from dataclasses import replace
 
 from cta.memory.stations_db import MemoryStationDatabase
-from cta.ports import StationRow
-
-CLARK_LAKE_BLUE = StationRow(
-    30374,
-    "S",
-    "Clark/Lake (Forest Pk-bound)",
-    "Clark/Lake",
-    "Clark/Lake (Blue Line)",
-    40380,
-    16,
-    red=False,
-    blue=True,
-    green=False,
-)
-CLARK_LAKE_GREEN = replace(CLARK_LAKE_BLUE, stop_id=30074, order=14, blue=False, green=True)
+from tests.samples import CLARK_LAKE_BLUE, CLARK_LAKE_GREEN
 
 
 def test_load_inserts_and_loading_again_changes_nothing() -> None:
