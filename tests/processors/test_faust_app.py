@@ -19,23 +19,11 @@ from cta.processors.stations import (  # noqa: E402
     encode_table_value,
 )
 from cta.topics import DEAD_LETTERS, STATIONS_RAW, STATIONS_TABLE  # noqa: E402
+from tests.samples import raw_row  # noqa: E402
 
 
 def raw(stop_id: int, line: str | None = "blue", **overrides: Any) -> bytes:
-    row: dict[str, Any] = {
-        "stop_id": stop_id,
-        "direction_id": "S",
-        "stop_name": "Clark/Lake (Forest Pk-bound)",
-        "station_name": "Clark/Lake",
-        "station_descriptive_name": "Clark/Lake (Blue Line)",
-        "station_id": 40380,
-        "order": 16,
-        "red": line == "red",
-        "blue": line == "blue",
-        "green": line == "green",
-        **overrides,
-    }
-    return json.dumps(row).encode()
+    return json.dumps(raw_row(stop_id, line=line, **overrides)).encode()
 
 
 def key(stop_id: int) -> bytes:

@@ -22,23 +22,9 @@ from cta.processors.stations import (
 )
 from cta.runtime import drain
 from cta.topics import DEAD_LETTERS, PIPELINE_TOPICS, STATIONS_RAW, STATIONS_TABLE
+from tests.samples import raw_row
 
-
-def raw(stop_id: int = 30374, *, line: str | None = "blue", **overrides: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "stop_id": stop_id,
-        "direction_id": "S",
-        "stop_name": "Clark/Lake (Forest Pk-bound)",
-        "station_name": "Clark/Lake",
-        "station_descriptive_name": "Clark/Lake (Blue Line)",
-        "station_id": 40380,
-        "order": 16,
-        "red": line == "red",
-        "blue": line == "blue",
-        "green": line == "green",
-    }
-    row.update(overrides)
-    return row
+raw = raw_row
 
 
 @pytest.mark.parametrize("line", ["red", "blue", "green"])
