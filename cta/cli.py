@@ -147,7 +147,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    Pipeline(open_backend(settings), settings=settings).setup()
+    # A one-shot step: the processors (the Faust worker) run as services of their own.
+    Pipeline(open_backend(settings), settings=settings).setup(start_processors=False)
     print("set up: topics, stations table, connector 'stations', KSQL statements")
     return 0
 

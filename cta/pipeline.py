@@ -49,9 +49,10 @@ class Pipeline:
 
     # -- set-up ---------------------------------------------------------------------------------
 
-    def setup(self, *, connector_timeout: float = 120.0) -> None:
-        """Create topics, load the stations table, apply the connector and the KSQL statements.
-        Every part is idempotent: running it twice changes nothing."""
+    def setup(self, *, connector_timeout: float = 120.0, start_processors: bool = True) -> None:
+        """Create topics, load the stations table, apply the connector and the KSQL statements,
+        then start out-of-process processors unless they run elsewhere (compose runs the Faust
+        worker as a service of its own). Every part is idempotent."""
         backend = self.backend
         backend.admin.create_topics(topics.PIPELINE_TOPICS)
         backend.stations_db.create_schema()
@@ -72,7 +73,7 @@ class Pipeline:
             )
         # Processors that run outside this process (the Faust worker on a real backend).
         start: Callable[[], None] | None = backend.extras.get("start_processors")
-        if start is not None:
+        if start is not None and start_processors:
             start()
 
     # -- processors -----------------------------------------------------------------------------
