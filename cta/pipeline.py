@@ -8,7 +8,6 @@ files, the stations processor, and a dashboard feed.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -27,9 +26,6 @@ from cta.runtime import BackgroundPump, Pump, drain
 from cta.simulate import SimulationRunner
 
 log = logging.getLogger(__name__)
-
-# The consumer groups whose lag says the pipeline has caught up (see ``settle``).
-PROCESSOR_GROUPS = ("stations-stream",)
 
 
 class Pipeline:
@@ -141,8 +137,3 @@ class Pipeline:
         state = state or DashboardState()
         return state, DashboardFeed(self.backend.log, self.backend.registry, state)
 
-
-def run_in_thread(target: Callable[[], object], name: str) -> threading.Thread:
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    thread.start()
-    return thread
