@@ -12,9 +12,7 @@ the codec with only a log line.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -23,13 +21,11 @@ from cta.config import Settings
 from cta.processors.stations import (
     GROUP_ID,
     TABLE_VALUE_NAMESPACE,
-    MalformedStation,
     StationsStats,
     StationTable,
     TransformedStation,
-    stop_id_from_key,
-    stop_id_of,
-    transform_station,
+    dead_letter_headers,
+    decide,
 )
 from cta.topics import DEAD_LETTERS, STATIONS_RAW, STATIONS_TABLE
 
@@ -41,35 +37,6 @@ class TransformedStationRecord(faust.Record, serializer="json", namespace=TABLE_
     station_name: str
     order: int
     line: str
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one raw record asks of the table: writes, or a dead letter with its reason."""
-
-    writes: tuple[tuple[str, TransformedStation | None], ...] = ()
-    dead_letter_reason: str | None = None
-    dropped: bool = False
-    unknown_delete: bool = False
-
-
-def decide(table: StationTable, key: bytes | None, value: bytes | None) -> Outcome:
-    """The table writes for one raw record (shared by the agent and its tests)."""
-    try:
-        if value is None:
-            stop_id = stop_id_from_key(key)
-            if not table.knows(stop_id):
-                return Outcome(unknown_delete=True)
-            return Outcome(tuple(table.apply(stop_id, None)))
-        try:
-            row = json.loads(value)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedStation(f"value is not JSON: {exc}") from exc
-        station = transform_station(row)
-        stop_id = stop_id_of(row, key)
-    except MalformedStation as exc:
-        return Outcome(dead_letter_reason=str(exc))
-    return Outcome(tuple(table.apply(stop_id, station)), dropped=station is None)
 
 
 def _record(station: TransformedStation) -> TransformedStationRecord:
@@ -131,12 +98,14 @@ def create_app(broker: str, *, store: str = "memory://") -> faust.App:
                 await dead_letters.send(
                     key=event.key,
                     value=event.value,
-                    headers=[
-                        ("error", outcome.dead_letter_reason.encode("utf-8")),
-                        ("source.topic", str(message.topic).encode("utf-8")),
-                        ("source.partition", str(message.partition).encode("ascii")),
-                        ("source.offset", str(message.offset).encode("ascii")),
-                    ],
+                    headers=list(
+                        dead_letter_headers(
+                            str(message.topic),
+                            message.partition,
+                            message.offset,
+                            outcome.dead_letter_reason,
+                        )
+                    ),
                 )
             stats.dropped += outcome.dropped
             stats.unknown_deletes += outcome.unknown_delete

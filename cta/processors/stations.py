@@ -186,13 +186,43 @@ class StationsStats:
     unknown_deletes: int = 0
 
 
-def dead_letter_headers(record: Record, reason: str) -> Headers:
+def dead_letter_headers(topic: str, partition: int, offset: int, reason: str) -> Headers:
     return (
         ("error", reason.encode("utf-8")),
-        ("source.topic", record.topic.encode("utf-8")),
-        ("source.partition", str(record.partition).encode("ascii")),
-        ("source.offset", str(record.offset).encode("ascii")),
+        ("source.topic", topic.encode("utf-8")),
+        ("source.partition", str(partition).encode("ascii")),
+        ("source.offset", str(offset).encode("ascii")),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one raw record asks of the table: writes, or a dead letter with its reason."""
+
+    writes: tuple[TableWrite, ...] = ()
+    dead_letter_reason: str | None = None
+    dropped: bool = False
+    unknown_delete: bool = False
+
+
+def decide(table: StationTable, key: bytes | None, value: bytes | None) -> Outcome:
+    """The table writes for one raw record: the whole processing decision, shared by the
+    in-process runner and the Faust agent so that both write the same table."""
+    try:
+        if value is None:
+            stop_id = stop_id_from_key(key)
+            if not table.knows(stop_id):
+                return Outcome(unknown_delete=True)
+            return Outcome(tuple(table.apply(stop_id, None)))
+        try:
+            row = json.loads(value)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MalformedStation(f"value is not JSON: {exc}") from exc
+        station = transform_station(row)
+        stop_id = stop_id_of(row, key)
+    except MalformedStation as exc:
+        return Outcome(dead_letter_reason=str(exc))
+    return Outcome(tuple(table.apply(stop_id, station)), dropped=station is None)
 
 
 class StationsProcessor:
@@ -228,36 +258,21 @@ class StationsProcessor:
 
     def _handle(self, record: Record) -> None:
         self.stats.consumed += 1
-        try:
-            writes = self._writes_for(record)
-        except MalformedStation as exc:
-            self._dead_letter(record, str(exc))
+        outcome = decide(self.table, record.key, record.value)
+        if outcome.dead_letter_reason is not None:
+            self._dead_letter(record, outcome.dead_letter_reason)
             return
-        for key, station in writes:
+        if outcome.unknown_delete:
+            self.stats.unknown_deletes += 1
+            log.warning("delete of a stop not seen since start (%s): table left as is", record.key)
+        self.stats.dropped += outcome.dropped
+        for key, station in outcome.writes:
             value = encode_table_value(station) if station is not None else None
             self._producer.produce(STATIONS_TABLE, value, key=encode_table_key(key))
             if station is None:
                 self.stats.deleted += 1
             else:
                 self.stats.written += 1
-
-    def _writes_for(self, record: Record) -> list[TableWrite]:
-        if record.value is None:
-            stop_id = stop_id_from_key(record.key)
-            if not self.table.knows(stop_id):
-                self.stats.unknown_deletes += 1
-                log.warning("delete of stop %s not seen since start: table left as is", stop_id)
-                return []
-            return self.table.apply(stop_id, None)
-        try:
-            row = json.loads(record.value)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedStation(f"value is not JSON: {exc}") from exc
-        station = transform_station(row)
-        stop_id = stop_id_of(row, record.key)
-        if station is None:
-            self.stats.dropped += 1
-        return self.table.apply(stop_id, station)
 
     def _dead_letter(self, record: Record, reason: str) -> None:
         self.stats.dead_lettered += 1
@@ -268,5 +283,5 @@ class StationsProcessor:
             DEAD_LETTERS,
             record.value,
             key=record.key,
-            headers=dead_letter_headers(record, reason),
+            headers=dead_letter_headers(record.topic, record.partition, record.offset, reason),
         )
