@@ -114,14 +114,19 @@ class RegisteredSchema:
     schema: str
 
 
-class SchemaRegistryError(RuntimeError):
-    """A registry refusal, with Confluent's error code (40401, 409, 42201...)."""
+class ServiceError(RuntimeError):
+    """A refusal by a Confluent-style HTTP service: HTTP status, its error code, the message.
+    ``status`` 0 means the service could not be reached."""
 
     def __init__(self, status: int, error_code: int, message: str) -> None:
         super().__init__(f"{status} ({error_code}): {message}")
         self.status = status
         self.error_code = error_code
         self.message = message
+
+
+class SchemaRegistryError(ServiceError):
+    """A registry refusal, with Confluent's error code (40401, 409, 42201...)."""
 
 
 class SchemaRegistry(Protocol):

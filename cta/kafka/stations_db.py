@@ -8,6 +8,7 @@ and the last one is raised as ``DatabaseUnavailable``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,18 +26,8 @@ from cta.retry import Backoff, retry
 log = logging.getLogger(__name__)
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "sql" / "stations.sql"
-COLUMNS = (
-    "stop_id",
-    "direction_id",
-    "stop_name",
-    "station_name",
-    "station_descriptive_name",
-    "station_id",
-    "order",
-    "red",
-    "blue",
-    "green",
-)
+# The table's columns are StationRow's fields, in order.
+COLUMNS = tuple(field.name for field in dataclasses.fields(StationRow))
 _COLS = ", ".join(f'"{c}"' for c in COLUMNS)
 _VALUE_COLS = [f'"{c}"' for c in COLUMNS if c != "stop_id"]
 _UPSERT_FROM = (

@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from cta.ports import ProduceOffset, ProduceResult
+from cta.ports import ProduceOffset, ProduceResult, ServiceError
 from cta.retry import Backoff, retry
 
 log = logging.getLogger(__name__)
@@ -26,14 +26,8 @@ V2_JSON = "application/vnd.kafka.v2+json"
 RETRIABLE = 2
 
 
-class RestProxyError(RuntimeError):
+class RestProxyError(ServiceError):
     """A refused produce. ``status`` 0 means the proxy could not be reached."""
-
-    def __init__(self, status: int, error_code: int, message: str) -> None:
-        super().__init__(f"{status} ({error_code}): {message}")
-        self.status = status
-        self.error_code = error_code
-        self.message = message
 
 
 class _Retry(Exception):
