@@ -34,8 +34,15 @@ def render_properties(config: StackConfig, log_dir: Path) -> str:
 
 
 def new_cluster_id() -> str:
-    """Kafka's cluster id format: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """Kafka's cluster id format: 16 random bytes, URL-safe base64 without padding.
+
+    Like Kafka's own Uuid.randomUuid, ids starting with "-" are drawn again: command
+    line parsers (kafka-storage among them) take them for an option.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _paths(config: StackConfig) -> tuple[Path, Path]:
@@ -58,8 +65,7 @@ def prepare(config: StackConfig) -> None:
         "kafka.tools.StorageTool",
         "format",
         "--standalone",
-        "-t",
-        new_cluster_id(),
+        f"--cluster-id={new_cluster_id()}",
         "-c",
         str(props),
     ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,15 @@ def test_cluster_ids_have_kafkas_shape() -> None:
     first, second = kafka.new_cluster_id(), kafka.new_cluster_id()
     assert len(first) == 22 and "=" not in first
     assert first != second
+
+
+def test_cluster_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # kafka-storage reads "-t -Abc…" as a missing argument (a CI run failed on one in 64 ids).
+    dash_first = uuid.UUID(bytes=b"\xf8" + bytes(15))
+    plain = uuid.UUID(bytes=b"\x10" + bytes(15))
+    drawn = iter([dash_first, dash_first, plain])
+    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(drawn))
+    assert kafka.new_cluster_id() == "EAAAAAAAAAAAAAAAAAAAAA"
 
 
 def test_endpoints_file_round_trips(tmp_path: Path) -> None:
