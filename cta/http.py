@@ -19,6 +19,10 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+# What a requests call raises when the server could not be reached or did not answer in time:
+# the failures every client retries, as opposed to an answer it has to judge.
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout)
+
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:

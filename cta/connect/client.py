@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import requests
 
+from cta.http import TRANSPORT_ERRORS
 from cta.ports import ConnectorStatus
 from cta.retry import Backoff, retry
 
@@ -55,7 +56,6 @@ class ConnectorTimeout(TimeoutError):
 
 
 RETRIED_STATUSES = frozenset({409, 500, 502, 503, 504})
-TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout)
 
 
 class ConnectClient:
@@ -65,7 +65,7 @@ class ConnectClient:
         session: requests.Session | None = None,
         timeout: float = 10.0,
         *,
-        retries: int = 6,
+        attempts: int = 7,
         backoff: float = 0.25,
         max_backoff: float = 5.0,
         poll_interval: float = 0.5,
@@ -74,7 +74,7 @@ class ConnectClient:
         self._base = base_url.rstrip("/")
         self._session = session or requests.Session()
         self._timeout = timeout
-        self._backoff = Backoff(retries + 1, backoff, max_backoff, sleep)
+        self._backoff = Backoff(attempts, backoff, max_backoff, sleep)
         self._poll_interval = poll_interval
         self._sleep = sleep
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import requests
 
+from cta.http import TRANSPORT_ERRORS
 from cta.ports import RegisteredSchema, SchemaRegistryError
 from cta.retry import Backoff, retry
 
@@ -40,15 +41,15 @@ class HttpSchemaRegistry:
         *,
         session: requests.Session | None = None,
         timeout: float = 10.0,
-        retries: int = 3,
+        attempts: int = 4,
         backoff: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url.rstrip("/")
         self._session = session or requests.Session()
         self._timeout = timeout
-        # Uncapped: with the default three retries the longest wait is 0.8s.
-        self._backoff = Backoff(retries + 1, backoff, sleep=sleep)
+        # Uncapped: with the default four attempts the longest wait is 0.8s.
+        self._backoff = Backoff(attempts, backoff, sleep=sleep)
         self._by_id: dict[int, str] = {}
         self._registered: dict[tuple[str, str], int] = {}
 
@@ -65,10 +66,10 @@ class HttpSchemaRegistry:
                 backoff=self._backoff,
                 describe=f"schema registry {method} {url}",
                 log=log,
-                retry_on=(requests.ConnectionError, requests.Timeout),
+                retry_on=TRANSPORT_ERRORS,
                 retry_if=_server_error,
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except TRANSPORT_ERRORS as exc:
             raise SchemaRegistryError(UNREACHABLE, UNREACHABLE, f"{method} {url}: {exc}") from exc
         if response.status_code >= 300:
             raise _refusal(response)

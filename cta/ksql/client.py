@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from cta.http import TRANSPORT_ERRORS
 from cta.ksql.lexer import split_statements
 from cta.ports import KsqlResult
 from cta.retry import Backoff, exponential_delays, retry
@@ -31,9 +32,6 @@ DEFAULT_PROPERTIES: Mapping[str, str] = {"ksql.streams.auto.offset.reset": "earl
 STATEMENT_DIR = Path(__file__).resolve().parents[2] / "sql" / "ksql"
 _FINISHED = frozenset({"SUCCESS", "RUNNING", "TERMINATED"})
 _ALREADY_EXISTS = "already exists"
-
-
-_TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout)
 
 
 class KsqlClientError(RuntimeError):
@@ -189,10 +187,10 @@ class KsqlClient:
                 backoff=self.backoff,
                 describe=f"ksql {method} {path}",
                 log=log,
-                retry_on=_TRANSPORT_ERRORS,
+                retry_on=TRANSPORT_ERRORS,
                 retry_if=_server_error,
             )
-        except _TRANSPORT_ERRORS as exc:
+        except TRANSPORT_ERRORS as exc:
             problem = f"{type(exc).__name__}: {exc}"
         else:
             problem = _server_error(response)

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from cta.http import TRANSPORT_ERRORS
 from cta.ports import ProduceOffset, ProduceResult, ServiceError
 from cta.retry import Backoff, retry
 
@@ -47,7 +48,7 @@ class RestProxyClient:
         session: requests.Session | None = None,
         timeout: float = 10.0,
         *,
-        max_attempts: int = 5,
+        attempts: int = 5,
         backoff: float = 0.2,
         max_backoff: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -55,7 +56,7 @@ class RestProxyClient:
         self.base_url = base_url.rstrip("/")
         self._session = session or requests.Session()
         self._timeout = timeout
-        self._backoff = Backoff(max_attempts, backoff, max_backoff, sleep)
+        self._backoff = Backoff(attempts, backoff, max_backoff, sleep)
         self._schema_ids: dict[tuple[str, str], int] = {}  # (subject, schema) -> id
 
     def produce_avro(
@@ -116,7 +117,7 @@ class RestProxyClient:
             response = self._session.post(
                 url, data=json.dumps(body), headers=headers, timeout=self._timeout
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except TRANSPORT_ERRORS as exc:
             raise _Retry(0, 0, f"cannot reach {url}: {exc}") from exc
         try:
             payload = response.json()

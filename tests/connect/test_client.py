@@ -37,7 +37,7 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def client(sleeps: list[float]) -> ConnectClient:
-    return ConnectClient(BASE, sleep=sleeps.append, retries=3, backoff=0.1)
+    return ConnectClient(BASE, sleep=sleeps.append, attempts=4, backoff=0.1)
 
 
 def created(name: str = "stations") -> dict[str, object]:

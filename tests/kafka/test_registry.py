@@ -109,12 +109,12 @@ def test_server_errors_are_retried_then_reported() -> None:
 
     responses.replace(responses.GET, url, status=500, body="broken")
     with pytest.raises(SchemaRegistryError) as failure:
-        HttpSchemaRegistry(BASE, retries=1, backoff=0.0).schema_by_id(5)
+        HttpSchemaRegistry(BASE, attempts=2, backoff=0.0).schema_by_id(5)
     assert failure.value.status == 500
 
 
 def test_an_unreachable_registry_is_reported() -> None:
-    registry = HttpSchemaRegistry("http://127.0.0.1:9", retries=1, backoff=0.0, timeout=2)
+    registry = HttpSchemaRegistry("http://127.0.0.1:9", attempts=2, backoff=0.0, timeout=2)
     with pytest.raises(SchemaRegistryError) as failure:
         registry.subjects()
     assert failure.value.status == UNREACHABLE

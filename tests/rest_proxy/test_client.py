@@ -33,7 +33,7 @@ def ok(*offsets: tuple[int | None, int | None, int | None]) -> dict[str, object]
 
 def client(sleeps: list[float] | None = None) -> RestProxyClient:
     waits = sleeps if sleeps is not None else []
-    return RestProxyClient(BASE + "/", max_attempts=3, backoff=0.1, sleep=waits.append)
+    return RestProxyClient(BASE + "/", attempts=3, backoff=0.1, sleep=waits.append)
 
 
 def produce(c: RestProxyClient, records: list[dict[str, object]] | None = None) -> ProduceResult:
