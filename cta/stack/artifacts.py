@@ -38,11 +38,16 @@ def _mvn(config: StackConfig, *args: str) -> None:
         )
 
 
+def classpath_dir(config: StackConfig, component: str) -> Path:
+    """Where ``classpath`` puts ``component``'s jars (without resolving them)."""
+    return config.cache_dir / f"{component}-lib"
+
+
 def classpath(config: StackConfig, component: str) -> Path:
     """The folder of jars for ``component`` (``kafka`` or ``connect``), resolved from
     ``stack/<component>/pom.xml``; a changed POM re-resolves."""
     pom = config.templates_dir / component / "pom.xml"
-    target = config.cache_dir / f"{component}-lib"
+    target = classpath_dir(config, component)
     marker = target / _DONE
     pom_text = pom.read_text(encoding="utf-8")
     if marker.exists() and marker.read_text(encoding="utf-8") == pom_text:

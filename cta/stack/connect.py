@@ -9,8 +9,7 @@ import requests
 
 from cta.stack import artifacts
 from cta.stack.config import DEBEZIUM_VERSION, StackConfig
-from cta.stack.java import jvm_options
-from cta.stack.kafka import log_config
+from cta.stack.kafka import java_command
 from cta.stack.service import Service
 
 NAME = "connect"
@@ -19,10 +18,11 @@ POSTGRES_CONNECTOR = "io.debezium.connector.postgresql.PostgresConnector"
 # Debezium's jars carry ServiceLoader manifests, so the worker can skip scanning every class
 # of every plugin (seconds of start-up on two cores).
 PLUGIN_DISCOVERY = "service_load"
+PLUGIN_FOLDER = "connect-plugins"
 
 
 def plugin_path(config: StackConfig) -> Path:
-    return config.cache_dir / "connect-plugins"
+    return config.cache_dir / PLUGIN_FOLDER
 
 
 def render_properties(config: StackConfig) -> str:
@@ -44,7 +44,7 @@ def _props(config: StackConfig) -> Path:
 
 def prepare(config: StackConfig) -> None:
     artifacts.classpath(config, NAME)
-    artifacts.unpacked(config, DEBEZIUM_ARCHIVE, "connect-plugins")
+    artifacts.unpacked(config, DEBEZIUM_ARCHIVE, PLUGIN_FOLDER)
     props = _props(config)
     props.parent.mkdir(parents=True, exist_ok=True)
     props.write_text(render_properties(config), encoding="utf-8")
@@ -59,18 +59,11 @@ def healthy(connect_url: str, timeout: float = 3.0) -> bool:
 
 
 def service(config: StackConfig) -> Service:
-    lib = config.cache_dir / f"{NAME}-lib"
     url = f"http://{config.host}:{config.connect_port}"
+    main_class = "org.apache.kafka.connect.cli.ConnectDistributed"
     return Service(
         name=NAME,
-        command=[
-            config.java,
-            *jvm_options(config.connect_heap, log_config(config)),
-            "-cp",
-            f"{lib}/*",
-            "org.apache.kafka.connect.cli.ConnectDistributed",
-            str(_props(config)),
-        ],
+        command=java_command(config, NAME, config.connect_heap, main_class, str(_props(config))),
         health=lambda: healthy(url),
         log_file=config.logs_dir / f"{NAME}.log",
         depends_on=("kafka",),

@@ -23,6 +23,22 @@ def log_config(config: StackConfig) -> Path:
     return config.templates_dir / "log4j2.properties"
 
 
+def java_command(
+    config: StackConfig, component: str, heap: str, main_class: str, *args: str
+) -> list[str]:
+    """A JVM running ``main_class`` from ``component``'s Maven classpath with our log4j2 config
+    (the broker, its storage tool and the Connect worker all start this way)."""
+    lib = artifacts.classpath_dir(config, component)
+    return [
+        config.java,
+        *jvm_options(heap, log_config(config)),
+        "-cp",
+        f"{lib}/*",
+        main_class,
+        *args,
+    ]
+
+
 def render_properties(config: StackConfig, log_dir: Path) -> str:
     template = Template((config.templates_dir / "kafka" / "server.properties.template").read_text())
     return template.substitute(
@@ -51,24 +67,23 @@ def _paths(config: StackConfig) -> tuple[Path, Path]:
 
 def prepare(config: StackConfig) -> None:
     """Resolve the classpath, write the properties and format the log dir once."""
-    lib = artifacts.classpath(config, NAME)
+    artifacts.classpath(config, NAME)
     props, log_dir = _paths(config)
     props.parent.mkdir(parents=True, exist_ok=True)
     props.write_text(render_properties(config, log_dir), encoding="utf-8")
     if (log_dir / "meta.properties").exists():
         return
-    command = [
-        config.java,
-        *jvm_options("256m", log_config(config)),
-        "-cp",
-        f"{lib}/*",
+    command = java_command(
+        config,
+        NAME,
+        "256m",
         "kafka.tools.StorageTool",
         "format",
         "--standalone",
         f"--cluster-id={new_cluster_id()}",
         "-c",
         str(props),
-    ]
+    )
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise StackError(f"formatting {log_dir} failed:\n{(result.stdout + result.stderr)[-3000:]}")
@@ -82,18 +97,10 @@ def healthy(bootstrap_servers: str, timeout: float = 3.0) -> bool:
 
 def service(config: StackConfig) -> Service:
     props, _ = _paths(config)
-    lib = config.cache_dir / f"{NAME}-lib"
     bootstrap = f"{config.host}:{config.kafka_port}"
     return Service(
         name=NAME,
-        command=[
-            config.java,
-            *jvm_options(config.kafka_heap, log_config(config)),
-            "-cp",
-            f"{lib}/*",
-            "kafka.Kafka",
-            str(props),
-        ],
+        command=java_command(config, NAME, config.kafka_heap, "kafka.Kafka", str(props)),
         health=lambda: healthy(bootstrap),
         log_file=config.logs_dir / f"{NAME}.log",
         prepare=lambda: prepare(config),
