@@ -73,6 +73,20 @@ def _field(raw: Mapping[str, Any], name: str, kind: type) -> Any:
     return value
 
 
+def _parse_json(data: bytes, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedStation(f"{what} is not JSON: {exc}") from exc
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    payload = _parse_json(data, what)
+    if not isinstance(payload, dict):
+        raise MalformedStation(f"{what} must be a JSON object, got {payload!r}")
+    return payload
+
+
 def transform_station(raw: Mapping[str, Any]) -> TransformedStation | None:
     """One raw stop row -> its station on a simulated line; None when on none of them."""
     if not isinstance(raw, Mapping):
@@ -92,7 +106,7 @@ def encode_table_key(key: str) -> bytes:
 
 
 def decode_table_key(data: bytes) -> str:
-    key = json.loads(data)
+    key = _parse_json(data, "table key")
     if not isinstance(key, str):
         raise MalformedStation(f"table key must be a JSON string, got {key!r}")
     return key
@@ -105,12 +119,7 @@ def encode_table_value(station: TransformedStation) -> bytes:
 
 def decode_table_value(data: bytes) -> TransformedStation:
     """A table value (ours or Faust's) -> TransformedStation; the ``__faust`` field is ignored."""
-    try:
-        payload = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedStation(f"table value is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MalformedStation(f"table value must be a JSON object, got {payload!r}")
+    payload = _json_object(data, "table value")
     line = _field(payload, "line", str)
     if line not in LINES:
         raise MalformedStation(f"unknown line {line!r}")
@@ -161,13 +170,7 @@ def stop_id_from_key(key: bytes | None) -> int:
     """The stop id of a raw record key ``{"stop_id": N}``."""
     if key is None:
         raise MalformedStation("tombstone without a key")
-    try:
-        payload = json.loads(key)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedStation(f"key is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MalformedStation(f"key must be a JSON object, got {payload!r}")
-    return int(_field(payload, "stop_id", int))
+    return int(_field(_json_object(key, "key"), "stop_id", int))
 
 
 def stop_id_of(row: Mapping[str, Any], key: bytes | None) -> int:
@@ -214,10 +217,7 @@ def decide(table: StationTable, key: bytes | None, value: bytes | None) -> Outco
             if not table.knows(stop_id):
                 return Outcome(unknown_delete=True)
             return Outcome(tuple(table.apply(stop_id, None)))
-        try:
-            row = json.loads(value)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedStation(f"value is not JSON: {exc}") from exc
+        row = _parse_json(value, "value")
         station = transform_station(row)
         stop_id = stop_id_of(row, key)
     except MalformedStation as exc:

@@ -77,6 +77,13 @@ def test_decode_table_value_tolerates_missing_faust_field_and_rejects_junk() -> 
         decode_table_value(b'{"station_id": 1, "station_name": "A", "order": 0, "line": "brown"}')
 
 
+def test_decode_table_key_rejects_junk_as_a_malformed_station() -> None:
+    with pytest.raises(MalformedStation, match="table key is not JSON"):
+        decode_table_key(b"blue:40380")
+    with pytest.raises(MalformedStation, match="must be a JSON string"):
+        decode_table_key(b"40380")
+
+
 def test_station_table_keeps_an_entry_until_its_last_stop_leaves() -> None:
     table = StationTable()
     blue = TransformedStation(40380, "Clark/Lake", 16, "blue")
