@@ -14,6 +14,15 @@ Feature: Weather
     And every weather event decodes with the schema registered for the weather topic
     And the weather value schema is registered under "org.chicago.cta.weather.v1-value"
 
+  Scenario: The weather station reports as the simulation starts, then on the hour
+    Given a simulation of 10 trains per line starting on Monday 2026-11-23 at 02:35
+    When the simulation starts
+    Then the weather topic holds 1 weather event
+    And the weather readings are stamped 02:35 in Chicago
+    When the simulation runs 5 steps
+    Then the weather topic holds 2 weather events
+    And the weather readings are stamped 02:35, 03:00 in Chicago
+
   Scenario Outline: Temperatures follow the season and stay within bounds
     Given a weather station reporting hourly from <date>
     When it reports for 7 days through the REST Proxy

@@ -9,7 +9,9 @@ moves to the next slot; distinct slots stay distinct, so no train is ever lost, 
 in an occupied slot. Trains start at slots 0, s, 2s, ... with ``s = floor(2(n-1) / trains)``: the
 original's placement (index 0, s, 2s... in direction b, wrapping back in direction a).
 
-Each ``step()`` advances the clock first, then emits: weather when the simulated minute is 0, then
+``placement()`` puts the trains on the line and takes the first weather reading, whatever the
+minute, so a board has weather from its first snapshot rather than at the next full hour. Each
+``step()`` advances the clock first, then emits: weather when the simulated minute is 0, then
 per line (blue, red, green) every station's turnstile entries, one event per rider, then one
 arrival per train. Everything is stamped with the simulated time in epoch ms. The same network,
 seed, train count, step and start give the same events.
@@ -156,8 +158,8 @@ class Simulation:
         return self._weather.reading(at) if at.minute == 0 else None
 
     def placement(self) -> StepEvents:
-        """The initial arrivals (no previous station), plus weather on the hour. Call it once,
-        before the first ``step()``."""
+        """The initial arrivals (no previous station) and the first weather reading, whatever
+        the minute. Call it once, before the first ``step()``."""
         if self._placed or self._clock.ticks:
             raise RuntimeError("placement() runs once, before the first step()")
         self._placed = True
@@ -166,7 +168,7 @@ class Simulation:
         arrivals = [
             a for line in self._lines for a in self._trains[line.color].placement(timestamp)
         ]
-        return StepEvents(at, arrivals, [], self._weather_due(at))
+        return StepEvents(at, arrivals, [], self._weather.reading(at))
 
     def _riders(self, line: Line, at: datetime, timestamp: int) -> list[TurnstileEntry]:
         entries: list[TurnstileEntry] = []

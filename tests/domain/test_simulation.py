@@ -55,13 +55,22 @@ def test_placement_matches_the_original_spacing() -> None:
     assert [a.station_id for a in green_events] == [stations[i].station_id for i, _ in green]
 
 
-def test_placement_weather_only_on_the_hour_and_only_once() -> None:
+def test_placement_reports_the_weather_whatever_the_minute_and_only_once() -> None:
     on_the_hour = Simulation(riderless_network(), start=MIDNIGHT)
     assert on_the_hour.placement().weather is not None
     with pytest.raises(RuntimeError, match="once"):
         on_the_hour.placement()
-    past_the_hour = Simulation(riderless_network(), start=MIDNIGHT + timedelta(minutes=5))
-    assert past_the_hour.placement().weather is None
+    past_the_hour = Simulation(riderless_network(), start=MIDNIGHT + timedelta(minutes=35))
+    reading = past_the_hour.placement().weather
+    assert reading is not None
+    assert reading.timestamp_ms == epoch_ms(MIDNIGHT + timedelta(minutes=35))
+
+
+def test_after_a_start_past_the_hour_weather_comes_again_on_the_hour() -> None:
+    sim = Simulation(riderless_network(), start=MIDNIGHT + timedelta(minutes=35))
+    sim.placement()
+    weather_at = [events.at for events in (sim.step() for _ in range(24)) if events.weather]
+    assert [(at.hour, at.minute) for at in weather_at] == [(1, 0), (2, 0)]
 
 
 def test_step_moves_every_train_exactly_one_station() -> None:
