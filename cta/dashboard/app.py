@@ -85,6 +85,14 @@ class MonitoredPump:
         return report
 
 
+def heard_ago_ms(feed: Pump | None) -> int | None:
+    """How long ago the feed last received records, in ms; None before the first (or no feed)."""
+    heard_at = getattr(feed, "heard_at", None)
+    if not isinstance(heard_at, float):
+        return None
+    return max(0, round((time.monotonic() - heard_at) * 1000))
+
+
 def sse_event(snapshot: dict[str, Any]) -> str:
     """One server-sent event carrying a snapshot."""
     data = json.dumps(snapshot, separators=(",", ":"))
@@ -101,6 +109,12 @@ def create_app(
     monitor = None if feed is None else MonitoredPump(feed)
     # Our own handles, not app.ctx: one place to find what the listeners start and stop.
     runtime: dict[str, Any] = {"runner": None, "stopping": None}
+
+    def board() -> dict[str, Any]:
+        """The state's snapshot, with when the feed last heard from the pipeline."""
+        snapshot = state.snapshot()
+        snapshot["header"]["heard_ago_ms"] = heard_ago_ms(feed)
+        return snapshot
 
     @app.before_server_start
     async def start_feed(app: DashboardApp) -> None:
@@ -120,11 +134,11 @@ def create_app(
 
     @app.get("/")
     async def page(request: Request) -> HTTPResponse:
-        return html(render_page(state.snapshot()))
+        return html(render_page(board()))
 
     @app.get("/api/status")
     async def status(request: Request) -> HTTPResponse:
-        return json_response(state.snapshot())
+        return json_response(board())
 
     @app.get("/healthz")
     async def healthz(request: Request) -> HTTPResponse:
@@ -150,7 +164,7 @@ def create_app(
         # A client that goes away cancels this handler (CancelledError): nothing to clean up.
         while not stopping.is_set():
             if state.version != sent_version:
-                snapshot = state.snapshot()
+                snapshot = board()
                 await response.send(sse_event(snapshot))
                 sent_version = snapshot["version"]
                 last_sent = time.monotonic()

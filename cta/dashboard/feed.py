@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections import deque
 from typing import Any
@@ -62,6 +63,8 @@ class DashboardFeed:
         self.records = 0
         self.errors = 0
         self.last_errors: deque[str] = deque(maxlen=10)
+        # When a batch last came in (time.monotonic()): the board's "last heard from the pipeline".
+        self.heard_at: float | None = None
 
     def _subscribed(self) -> EventConsumer:
         # Made on first use, so a broker that is away at start-up is retried by the runner.
@@ -74,7 +77,10 @@ class DashboardFeed:
     def pump(self, timeout: float = 0.0) -> int:
         consumer = self._subscribed()
         if not self._backlog:
-            self._backlog.extend(consumer.consume(self._max_records, timeout))
+            batch = consumer.consume(self._max_records, timeout)
+            if batch:
+                self.heard_at = time.monotonic()  # before applying: the page may push meanwhile
+            self._backlog.extend(batch)
         handled = 0
         while self._backlog:
             record = self._backlog[0]
@@ -147,7 +153,8 @@ class DashboardFeed:
             station_id = _json(record.key)
         if station_id is None or "COUNT" not in summary:
             raise MalformedMessage(f"summary lacks STATION_ID or COUNT: {summary!r}")
-        self.state.apply_summary(station_id, summary["COUNT"])
+        # FIRST_TIMESTAMP: the earliest entry the count includes (absent from older rows).
+        self.state.apply_summary(station_id, summary["COUNT"], summary.get("FIRST_TIMESTAMP"))
 
     def close(self) -> None:
         if self._consumer is not None:

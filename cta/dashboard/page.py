@@ -7,7 +7,6 @@ from each snapshot pushed on ``/events``. Every name is escaped here (and set wi
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
@@ -90,11 +89,67 @@ def _line_section(line: Mapping[str, Any]) -> str:
     )
 
 
-def render_page(snapshot: Mapping[str, Any], *, now: float | None = None) -> str:
-    """The whole HTML document for one snapshot."""
+# --- the header (static/dashboard.js renderHeader() builds the same texts) ---------------------
+
+LIVE_WITHIN_MS = 6000  # the demo steps every 5 s: quieter than this and the board says how long
+
+
+def heard_words(heard_ago_ms: int | None) -> str:
+    """When the board last heard from the pipeline, in words."""
+    if heard_ago_ms is None:
+        return "waiting for data"
+    if heard_ago_ms < LIVE_WITHIN_MS:
+        return "live"
+    seconds = heard_ago_ms // 1000
+    if seconds < 120:
+        return f"{seconds} s ago"
+    return f"{seconds // 60} min ago"
+
+
+def day_words(clock: Mapping[str, Any]) -> str:
+    """The ridership day type, with the holiday's name when it is one."""
+    words = f"{clock['day_label']} ridership"
+    return words if clock.get("holiday") is None else f"{words} \u00b7 {clock['holiday']}"
+
+
+def render_header(snapshot: Mapping[str, Any]) -> str:
+    """The top bar: weather, the simulated Chicago time and day type, since when the counts
+    count, and when the board last heard from the pipeline."""
     weather = snapshot.get("weather")
     label = "Waiting for weather" if weather is None else str(weather["label"])
-    updated = time.strftime("%H:%M:%S", time.localtime(now))
+    header: Mapping[str, Any] = snapshot.get("header") or {}
+    clock: Mapping[str, Any] | None = header.get("clock")
+    since: Mapping[str, Any] | None = header.get("counts_since")
+    if clock is None:
+        sim_time, sim_zone, sim_date, day, day_type, iso = "--:--", "", "", "", "", ""
+    else:
+        sim_time, sim_zone, sim_date = clock["time"], clock["zone"], clock["date"]
+        day, day_type, iso = day_words(clock), clock["day_type"], clock["iso"]
+    since_text = "entries: waiting for counts" if since is None else since["label"]
+    heard = heard_words(header.get("heard_ago_ms"))
+    return f"""<header class="topbar">
+  <h1>CTA Status</h1>
+  <div class="weather" id="weather">
+    <span class="temperature" id="temperature">{_e(format_temperature(weather))}</span>
+    <span class="weather-label" id="weather-label">{_e(label)}</span>
+  </div>
+  <div class="sim-clock" id="sim-clock" data-day-type="{_e(day_type)}">
+    <span class="sim-caption">Chicago</span>
+    <time class="sim-time" id="sim-time" datetime="{_e(iso)}">{_e(sim_time)}</time>
+    <span class="sim-zone" id="sim-zone">{_e(sim_zone)}</span>
+    <span class="sim-date" id="sim-date">{_e(sim_date)}</span>
+    <span class="day-type" id="day-type">{_e(day)}</span>
+  </div>
+  <div class="counts-since" id="counts-since">{_e(since_text)}</div>
+  <div class="connection" id="connection" data-state="static" data-freshness="unknown">
+    <span class="dot"></span><span class="connection-caption">pipeline</span>
+    <span class="connection-label" id="connection-label">{_e(heard)}</span>
+  </div>
+</header>"""
+
+
+def render_page(snapshot: Mapping[str, Any]) -> str:
+    """The whole HTML document for one snapshot."""
     lines = "".join(_line_section(line) for line in snapshot["lines"])
     return f"""<!doctype html>
 <html lang="en">
@@ -105,17 +160,7 @@ def render_page(snapshot: Mapping[str, Any], *, now: float | None = None) -> str
 <link rel="stylesheet" href="/static/dashboard.css">
 </head>
 <body data-version="{_e(snapshot.get("version", 0))}">
-<header class="topbar">
-  <h1>CTA Status</h1>
-  <div class="weather" id="weather">
-    <span class="temperature" id="temperature">{_e(format_temperature(weather))}</span>
-    <span class="weather-label" id="weather-label">{_e(label)}</span>
-  </div>
-  <div class="connection" id="connection" data-state="static">
-    <span class="dot"></span><span class="connection-label" id="connection-label">snapshot</span>
-    <span class="updated">updated <time id="updated">{_e(updated)}</time></span>
-  </div>
-</header>
+{render_header(snapshot)}
 <main class="lines" id="lines">{lines}</main>
 <footer class="footer">Trains, turnstile entries and weather stream live from Kafka.</footer>
 <script src="/static/dashboard.js" defer></script>

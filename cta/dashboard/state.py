@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cta.dashboard.header import header
+
 # Page order and colours: the dashboard shows Blue, Red, then Green.
 LINE_COLORS: dict[str, str] = {"blue": "#1E90FF", "red": "#DC143C", "green": "#32CD32"}
 DIRECTIONS = ("a", "b")
@@ -126,6 +128,9 @@ class DashboardState:
         self._pending: dict[tuple[str, str], _Arrival] = {}
         self._counts: dict[int, int] = {}
         self._weather: dict[str, Any] | None = None
+        # The header's moments, from event times in the values (epoch ms, simulated clock).
+        self._latest_event_ms: int | None = None
+        self._first_counted_ms: dict[int, int] = {}  # station -> earliest entry it counts
         self.ignored = 0  # well-formed values this board cannot show (unknown line, stale)
 
     @property
@@ -135,6 +140,15 @@ class DashboardState:
 
     def _changed(self) -> None:
         self._version += 1
+
+    def _saw_event_time(self, timestamp_ms: int | None) -> bool:
+        """Move the board's simulated clock on (never back: partitions interleave)."""
+        if timestamp_ms is None:
+            return False
+        if self._latest_event_ms is not None and timestamp_ms <= self._latest_event_ms:
+            return False
+        self._latest_event_ms = timestamp_ms
+        return True
 
     # --- inputs -------------------------------------------------------------------------------
 
@@ -194,12 +208,15 @@ class DashboardState:
             if arrival.line not in LINE_COLORS:
                 self.ignored += 1
                 return False
+            clock_moved = self._saw_event_time(arrival.timestamp_ms)
             seen_key = (arrival.line, arrival.train_id)
             last = self._last_seen.get(seen_key)
             if arrival.timestamp_ms is not None:
                 if last is not None and arrival.timestamp_ms < last:
                     self.ignored += 1
-                    return False
+                    if clock_moved:
+                        self._changed()
+                    return clock_moved
                 self._last_seen[seen_key] = arrival.timestamp_ms
             if (arrival.line, arrival.station_id) not in self._stations:
                 # The train has left wherever we showed it; show it again once its station loads.
@@ -208,17 +225,27 @@ class DashboardState:
             else:
                 self._pending.pop(seen_key, None)
                 changed = self._place(arrival)
+            changed = changed or clock_moved
             if changed:
                 self._changed()
             return changed
 
-    def apply_summary(self, station_id: int, count: int) -> bool:
-        """Set the turnstile count on every line row of ``station_id`` (kept for later rows)."""
+    def apply_summary(
+        self, station_id: int, count: int, first_timestamp: int | None = None
+    ) -> bool:
+        """Set the turnstile count on every line row of ``station_id`` (kept for later rows).
+
+        ``first_timestamp`` is the earliest entry time the count includes (the summary's
+        FIRST_TIMESTAMP); the board says its counts run since the earliest of them."""
         station_id = _int(station_id, "STATION_ID")
         count = _int(count, "COUNT")
+        first = None if first_timestamp is None else _int(first_timestamp, "FIRST_TIMESTAMP")
         with self._lock:
             self._counts[station_id] = count
             changed = False
+            if first is not None and self._first_counted_ms.get(station_id) != first:
+                self._first_counted_ms[station_id] = first
+                changed = True
             for (_, sid), row in self._stations.items():
                 if sid == station_id and row.entries != count:
                     row.entries = count
@@ -232,18 +259,26 @@ class DashboardState:
         if isinstance(temperature, bool) or not isinstance(temperature, int | float):
             raise ValueError(f"temperature must be a number, got {temperature!r}")
         status = _text(_field(value, "status"))
+        raw_timestamp = value.get("timestamp")
+        timestamp = None if raw_timestamp is None else _int(raw_timestamp, "timestamp")
         weather = {
             "temperature": float(temperature),
             "status": status,
             "label": status.replace("_", " ").title(),
-            "timestamp": value.get("timestamp"),
+            "timestamp": timestamp,
         }
         with self._lock:
-            if weather == self._weather:
-                return False
-            self._weather = weather
-            self._changed()
-            return True
+            changed = self._saw_event_time(timestamp)
+            shown = None if self._weather is None else self._weather["timestamp"]
+            if timestamp is not None and shown is not None and timestamp < shown:
+                # An older reading from another partition: the board keeps the newer one.
+                self.ignored += 1
+            elif weather != self._weather:
+                self._weather = weather
+                changed = True
+            if changed:
+                self._changed()
+            return changed
 
     # --- slot bookkeeping (lock held) ---------------------------------------------------------
 
@@ -300,8 +335,10 @@ class DashboardState:
                 lines.append(
                     {"line": line, "color": color, "stations": [row.as_json() for row in rows]}
                 )
+            first_counted = min(self._first_counted_ms.values(), default=None)
             return {
                 "version": self._version,
+                "header": header(self._latest_event_ms, first_counted),
                 "weather": None if self._weather is None else dict(self._weather),
                 "lines": lines,
             }

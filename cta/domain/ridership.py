@@ -52,24 +52,37 @@ def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
 
 
 @functools.cache
+def cta_holiday_names(year: int) -> Mapping[date, str]:
+    """The days CTA runs its Sunday/holiday schedule, besides Sundays, with their names."""
+    return {
+        date(year, 1, 1): "New Year's Day",
+        _nth_weekday(year, 5, calendar.MONDAY, -1): "Memorial Day",
+        date(year, 7, 4): "Independence Day",
+        _nth_weekday(year, 9, calendar.MONDAY, 1): "Labor Day",
+        _nth_weekday(year, 11, calendar.THURSDAY, 4): "Thanksgiving",
+        date(year, 12, 25): "Christmas",
+    }
+
+
+@functools.cache
 def cta_holidays(year: int) -> frozenset[date]:
     """The days CTA runs its Sunday/holiday schedule, besides Sundays."""
-    return frozenset(
-        {
-            date(year, 1, 1),
-            _nth_weekday(year, 5, calendar.MONDAY, -1),  # Memorial Day
-            date(year, 7, 4),
-            _nth_weekday(year, 9, calendar.MONDAY, 1),  # Labor Day
-            _nth_weekday(year, 11, calendar.THURSDAY, 4),  # Thanksgiving
-            date(year, 12, 25),
-        }
-    )
+    return frozenset(cta_holiday_names(year))
+
+
+def _as_date(day: date) -> date:
+    return day.date() if isinstance(day, datetime) else day
+
+
+def holiday_name(day: date) -> str | None:
+    """The CTA holiday ``day`` is, if it is one (a datetime is read as its own date)."""
+    day = _as_date(day)
+    return cta_holiday_names(day.year).get(day)
 
 
 def day_type(day: date) -> DayType:
     """Monday-Friday weekday, Saturday saturday, Sunday and CTA holidays sunday_holiday."""
-    if isinstance(day, datetime):
-        day = day.date()
+    day = _as_date(day)
     if day.weekday() == calendar.SUNDAY or day in cta_holidays(day.year):
         return DayType.SUNDAY_HOLIDAY
     if day.weekday() == calendar.SATURDAY:

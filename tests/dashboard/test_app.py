@@ -3,6 +3,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -25,6 +26,13 @@ def board() -> DashboardState:
     return state
 
 
+def served(state: DashboardState, heard_ago_ms: int | None = None) -> dict[str, Any]:
+    """What the app serves for ``state``: its snapshot, with when the feed last heard."""
+    snapshot = state.snapshot()
+    snapshot["header"]["heard_ago_ms"] = heard_ago_ms
+    return snapshot
+
+
 class CountingPump:
     """A feed that counts its pumps and can be told to fail."""
 
@@ -34,6 +42,7 @@ class CountingPump:
         self.fail = fail
         self.pumps = 0
         self.closed = threading.Event()
+        self.heard_at: float | None = None  # as DashboardFeed: when records last came in
 
     def pump(self, timeout: float = 0.0) -> int:
         self.pumps += 1
@@ -67,10 +76,20 @@ def test_api_status_is_the_snapshot() -> None:
     app = create_app(state, name=unique_name())
     _, response = app.test_client.get("/api/status")
     assert response.status == 200
-    assert response.json == state.snapshot()
+    assert response.json == served(state)
     assert response.json["lines"][0]["stations"][1]["b"] == {
         "train_id": "BL001", "status": "in service",
     }
+
+
+def test_the_snapshot_says_how_long_ago_the_feed_last_heard_from_the_pipeline() -> None:
+    feed = CountingPump()
+    app = create_app(board(), name=unique_name(), feed=feed)
+    _, response = app.test_client.get("/api/status")
+    assert response.json["header"]["heard_ago_ms"] is None  # nothing heard yet
+    feed.heard_at = time.monotonic() - 3.0
+    _, response = app.test_client.get("/api/status")
+    assert 3000 <= response.json["header"]["heard_ago_ms"] < 60_000
 
 
 def test_healthz_is_ok_without_a_feed() -> None:
@@ -162,7 +181,7 @@ def test_events_sends_the_snapshot_on_connect_then_changes(serve_dashboard: Any)
         assert stream.response.getheader("Content-Type", "").startswith("text/event-stream")
         first = stream.next_event()
         assert first["event"] == "snapshot"
-        assert json.loads(first["data"]) == state.snapshot()
+        assert json.loads(first["data"]) == served(state)
         state.apply_summary(2, 99)
         second = stream.next_event()
         assert int(second["id"]) == state.version

@@ -194,3 +194,22 @@ def test_a_registry_outage_is_raised_and_the_record_is_retried_not_lost(
     drain([feed])
     assert state.trains("blue") == {"BL001": (1, "b")}
     assert feed.errors == 0
+
+
+def test_feed_reads_when_the_counts_began_and_notes_when_it_last_heard(pipeline: Pipeline) -> None:
+    state = DashboardState()
+    feed = DashboardFeed(pipeline.broker, pipeline.registry, state)
+    drain([feed])
+    assert feed.heard_at is None  # nothing has come in yet
+    pipeline.raw(
+        TURNSTILE_SUMMARY,
+        b'{"STATION_ID":40380,"COUNT":3,"FIRST_TIMESTAMP":1795428300000}',
+        key=b'"40380"',
+    )
+    pipeline.flush()
+    assert drain([feed]) == 1
+    feed.close()
+    assert feed.heard_at is not None
+    since = state.snapshot()["header"]["counts_since"]
+    assert since["timestamp"] == 1_795_428_300_000
+    assert since["iso"] == "2026-11-23T04:05:00-06:00"

@@ -73,3 +73,42 @@ def test_line_sections_carry_their_colour() -> None:
     html = render_page(DashboardState().snapshot())
     for colour in ("#1E90FF", "#DC143C", "#32CD32"):
         assert f"--line-color: {colour}" in html
+
+
+def test_header_shows_the_simulated_chicago_time_day_type_and_since_when_counts_count() -> None:
+    state = populated()
+    state.apply_weather({"temperature": 30.0, "status": "cloudy", "timestamp": 1_795_682_100_000})
+    state.apply_summary(2, 4400, 1_795_428_300_000)  # Mon 23 Nov 2026 04:05 CST
+    snapshot = state.snapshot()
+    snapshot["header"]["heard_ago_ms"] = 3_400
+    page = parse(render_page(snapshot))
+    # 1_795_682_100_000 is Thanksgiving, Thu 26 Nov 2026 at 02:35 in Chicago.
+    assert page.text[page.text.index("02:35") :][:3] == ["02:35", "CST", "Thu 26 Nov 2026"]
+    assert "Sunday/holiday ridership \u00b7 Thanksgiving" in page.text
+    assert "entries since Mon 23 Nov 2026 04:05" in page.text
+    assert "live" in page.text
+
+
+def test_header_before_any_event_and_when_the_pipeline_went_quiet() -> None:
+    snapshot = DashboardState().snapshot()
+    snapshot["header"]["heard_ago_ms"] = 12_300
+    page = parse(render_page(snapshot))
+    assert "--:--" in page.text and "Waiting for weather" in page.text
+    assert "entries: waiting for counts" in page.text
+    assert "12 s ago" in page.text
+    snapshot["header"]["heard_ago_ms"] = None
+    assert "waiting for data" in parse(render_page(snapshot)).text
+
+
+def test_header_texts_are_escaped() -> None:
+    snapshot = DashboardState().snapshot()
+    snapshot["header"]["clock"] = {
+        "timestamp": 0, "iso": '"><script>', "time": "<i>1</i>", "zone": "<b>Z</b>",
+        "date": "d", "day_type": "weekday", "day_label": "<u>day</u>", "holiday": "<s>h</s>",
+    }
+    html = render_page(snapshot)
+    page = parse(html)
+    assert not {"i", "b", "u", "s"} & set(page.tags)
+    assert page.tags.count("script") == 1  # the page's own, none from the attribute
+    assert 'datetime="&quot;&gt;&lt;script&gt;"' in html
+    assert "<i>1</i>" in page.text and "<u>day</u> ridership \u00b7 <s>h</s>" in page.text

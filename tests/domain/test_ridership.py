@@ -12,7 +12,9 @@ from cta.domain.ridership import (
     DayTypeRidership,
     HourlyCurve,
     TurnstileModel,
+    cta_holidays,
     day_type,
+    holiday_name,
 )
 
 FIVE_MINUTES = timedelta(minutes=5)
@@ -47,6 +49,30 @@ def test_day_type(day: date, expected: DayType) -> None:
 
 def test_day_type_accepts_a_datetime() -> None:
     assert day_type(datetime(2024, 3, 9, 23, 59, tzinfo=CHICAGO)) is DayType.SATURDAY
+
+
+@pytest.mark.parametrize(
+    ("day", "name"),
+    [
+        (date(2026, 1, 1), "New Year's Day"),
+        (date(2026, 5, 25), "Memorial Day"),
+        (date(2026, 7, 4), "Independence Day"),
+        (date(2026, 9, 7), "Labor Day"),
+        (date(2026, 11, 26), "Thanksgiving"),
+        (datetime(2026, 12, 25, 23, 55, tzinfo=CHICAGO), "Christmas"),
+        (date(2026, 11, 27), None),
+        (date(2026, 11, 29), None),  # a Sunday, but no holiday
+    ],
+)
+def test_holiday_name(day: date, name: str | None) -> None:
+    assert holiday_name(day) == name
+
+
+def test_every_named_holiday_is_a_sunday_schedule_day() -> None:
+    for year in (2024, 2026, 2027):
+        named = {day for day in cta_holidays(year) if holiday_name(day) is not None}
+        assert named == cta_holidays(year)
+        assert all(day_type(day) is DayType.SUNDAY_HOLIDAY for day in named)
 
 
 @pytest.mark.parametrize(

@@ -113,43 +113,91 @@
       weather === null ? "Waiting for weather" : weather.label;
   }
 
-  function pad(n) {
-    return String(n).padStart(2, "0");
+  // --- the header: simulated Chicago time and day type from the events, since when the counts
+  // count, and when the board last heard from the pipeline (page.py renders the same texts).
+  const LIVE_WITHIN_MS = 6000;
+  let connectionState = "static";
+  let heard = null; // {agoMs, at}: the server's "heard ago" and when this page received it
+
+  function setText(id, text) {
+    document.getElementById(id).textContent = text;
+  }
+
+  function heardWords(agoMs) {
+    if (agoMs === null) return "waiting for data";
+    if (agoMs < LIVE_WITHIN_MS) return "live";
+    const seconds = Math.floor(agoMs / 1000);
+    return seconds < 120 ? seconds + " s ago" : Math.floor(seconds / 60) + " min ago";
+  }
+
+  function renderConnection() {
+    const box = document.getElementById("connection");
+    box.dataset.state = connectionState;
+    if (connectionState === "static") return; // no stream: the server's words stay
+    if (connectionState === "reconnecting" || connectionState === "connecting") {
+      box.dataset.freshness = "unknown";
+      setText("connection-label", connectionState);
+      return;
+    }
+    // The age grows here between snapshots: the server only pushes when the board changed.
+    const agoMs = heard === null ? null : heard.agoMs + (performance.now() - heard.at);
+    box.dataset.freshness =
+      agoMs === null ? "unknown" : agoMs < LIVE_WITHIN_MS ? "fresh" : "stale";
+    setText("connection-label", heardWords(agoMs));
+  }
+
+  function renderHeader(header) {
+    const clock = header ? header.clock : null;
+    const since = header ? header.counts_since : null;
+    const simTime = document.getElementById("sim-time");
+    simTime.textContent = clock ? clock.time : "--:--";
+    simTime.dateTime = clock ? clock.iso : "";
+    setText("sim-zone", clock ? clock.zone : "");
+    setText("sim-date", clock ? clock.date : "");
+    let day = "";
+    if (clock) {
+      day = clock.day_label + " ridership";
+      if (clock.holiday !== null) day += " \u00b7 " + clock.holiday;
+    }
+    setText("day-type", day);
+    document.getElementById("sim-clock").dataset.dayType = clock ? clock.day_type : "";
+    setText("counts-since", since ? since.label : "entries: waiting for counts");
+    const agoMs = header && typeof header.heard_ago_ms === "number" ? header.heard_ago_ms : null;
+    heard = agoMs === null ? null : { agoMs: agoMs, at: performance.now() };
+    renderConnection();
   }
 
   function render(snapshot) {
     const nextTrains = new Map();
     renderWeather(snapshot.weather);
+    renderHeader(snapshot.header);
     for (const line of snapshot.lines) renderLine(line, nextTrains);
     previousTrains = nextTrains;
     document.body.dataset.version = String(snapshot.version);
-    const now = new Date();
-    document.getElementById("updated").textContent =
-      pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
   }
 
-  function setConnection(state, label) {
-    const box = document.getElementById("connection");
-    box.dataset.state = state;
-    document.getElementById("connection-label").textContent = label;
+  function setConnection(state) {
+    connectionState = state;
+    renderConnection();
   }
 
   function connect() {
     if (!("EventSource" in window)) {
-      setConnection("static", "snapshot");
+      setConnection("static");
       return;
     }
-    setConnection("connecting", "connecting");
+    setConnection("connecting");
     const source = new EventSource("/events");
     source.onopen = function () {
-      setConnection("live", "live");
+      setConnection("live");
     };
     source.onerror = function () {
       // EventSource retries by itself (the server asks for 2 s); say so meanwhile.
-      setConnection("reconnecting", "reconnecting");
+      setConnection("reconnecting");
     };
+    window.setInterval(renderConnection, 1000);
     source.addEventListener("snapshot", function (event) {
-      setConnection("live", "live");
+      setConnection("live");
       try {
         render(JSON.parse(event.data));
       } catch (error) {
