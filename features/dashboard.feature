@@ -15,6 +15,14 @@ Feature: The live status board
     And the dashboard shows each of the 30 running trains exactly once
     And the dashboard shows turnstile counts and the weather
 
+  Scenario: From the first snapshot the header says when it is in Chicago and what kind of day
+    When the simulation starts
+    Then the dashboard shows the weather
+    And the dashboard header shows 08:00 CST on Mon 23 Nov 2026, weekday ridership
+    When the simulation runs 3 steps
+    Then the dashboard header shows 08:15 CST on Mon 23 Nov 2026, weekday ridership
+    And the dashboard says "entries since 08:05"
+
   Scenario: A station name with HTML in it renders as text
     When the name of stop 30374 is changed to "<b>Clark</b>" in the database
     Then the dashboard page shows "<b>Clark</b>" as text, not markup

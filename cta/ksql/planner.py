@@ -2,11 +2,12 @@
 
 The supported shape is ksqlDB's per-key count::
 
-    SELECT k [AS key_alias], [AS_VALUE(k) AS name,] COUNT(*|col) [AS name]
+    SELECT k [AS key_alias], [AS_VALUE(k) AS name,] COUNT(*|col) [AS name] [, MIN(col) AS name]
     FROM stream [WHERE simple comparisons] GROUP BY k
 
 The grouping column becomes the sink's key (ksqlDB requires it in the projection);
-``AS_VALUE(k)`` copies it into the value.
+``AS_VALUE(k)`` copies it into the value. ``MIN`` of a numeric column keeps its smallest non-null
+value per key (the turnstile summary says since when it counts with the earliest event time).
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from cta.ksql.statements import (
     Star,
 )
 
+_NUMERIC_TYPES = frozenset({"INT", "INTEGER", "BIGINT", "DOUBLE"})
 _AGGREGATES = frozenset(
     {
         "SUM",
         "AVG",
-        "MIN",
         "MAX",
         "COUNT_DISTINCT",
         "COLLECT_LIST",
@@ -82,6 +83,7 @@ def plan_count_query(
     key_column: str | None = None
     values: list[tuple[str, str]] = []
     counted: list[str | None] = []
+    minimums: list[tuple[str, ColumnDef]] = []
     for index, item in enumerate(select.items):
         expression = item.expression
         default_name = f"KSQL_COL_{index}"
@@ -107,8 +109,18 @@ def plan_count_query(
             argument = expression.args[0]
             counted.append(None if isinstance(argument, Star) else column(argument, "COUNT").name)
             values.append((item.alias or default_name, "COUNT"))
+        elif isinstance(expression, FunctionCall) and expression.name == "MIN":
+            if len(expression.args) != 1:
+                raise KsqlStatementError("MIN takes one argument", text)
+            of = column(expression.args[0], "MIN")
+            if of.type.upper() not in _NUMERIC_TYPES:
+                raise KsqlUnsupportedError(f"MIN of a {of.type} column (only numbers)", text)
+            minimums.append((item.alias or default_name, of))
+            values.append((item.alias or default_name, "MIN"))
         elif isinstance(expression, FunctionCall) and expression.name in _AGGREGATES:
-            raise KsqlUnsupportedError(f"aggregate {expression.name} (only COUNT runs)", text)
+            raise KsqlUnsupportedError(
+                f"aggregate {expression.name} (only COUNT and MIN run)", text
+            )
         elif isinstance(expression, Star):
             raise KsqlStatementError("SELECT * cannot be used with GROUP BY", text)
         else:
@@ -140,10 +152,18 @@ def plan_count_query(
         value_columns=tuple(values),
         counted_column=counted[0],
         where=select.where,
+        minimums=tuple((name, of.name) for name, of in minimums),
     )
+    minimum_types = {name: of.type for name, of in minimums}
+
+    def sink_type(name: str, role: str) -> str:
+        if role == "KEY":
+            return group.type
+        return minimum_types[name] if role == "MIN" else "BIGINT"
+
     sink_columns = (
         ColumnDef(key_column, group.type, key=True),
-        *(ColumnDef(name, group.type if role == "KEY" else "BIGINT") for name, role in values),
+        *(ColumnDef(name, sink_type(name, role)) for name, role in values),
     )
     return plan, sink_columns
 

@@ -1,4 +1,4 @@
-"""A persistent aggregation query (CTAS ... GROUP BY col with COUNT) run as a ``Pump``.
+"""A persistent aggregation query (CTAS ... GROUP BY col with COUNT, and MIN) run as a ``Pump``.
 
 Delivery is at-least-once, as ksqlDB's default: a batch's summary rows are flushed to the sink
 before the source offsets are committed. On start the counts are restored by reading the sink
@@ -37,10 +37,11 @@ class CountPlan:
     key_type: str
     key_format: str
     # Sink value columns in order: (name, "KEY") copies the grouping value, (name, "COUNT")
-    # is the count.
+    # is the count, (name, "MIN") the smallest value of a source column (see ``minimums``).
     value_columns: tuple[tuple[str, str], ...]
     counted_column: str | None = None  # COUNT(col) counts rows where col is not null
     where: Expression | None = None
+    minimums: tuple[tuple[str, str], ...] = ()  # (sink column, source column) of each MIN
 
     @property
     def count_column(self) -> str:
@@ -93,6 +94,7 @@ class CountQuery:
         self._restore_timeout = restore_timeout
         self._counter: TurnstileCounter[Any] = TurnstileCounter()
         self._pending: dict[Any, int] = {}  # counted but not yet acknowledged by the sink
+        self._minimums: dict[Any, dict[str, Any]] = {}  # key -> MIN column -> smallest value
         self._lock = threading.Lock()
         self._closed = False
         self.restore()
@@ -136,11 +138,16 @@ class CountQuery:
         key = decode_key(record.key, plan.key_type, plan.key_format, self._avro)
         if record.value is None:
             self._counter.forget(key)
+            self._minimums.pop(key, None)
             return
-        count = json.loads(record.value).get(plan.count_column)
+        row = json.loads(record.value)
+        count = row.get(plan.count_column)
         if isinstance(count, int):
             self._counter.restore(key, count)
             self.stats.restored_rows += 1
+        self._minimums[key] = {
+            name: row[name] for name, _ in plan.minimums if row.get(name) is not None
+        }
 
     # -- Pump -------------------------------------------------------------------------------
 
@@ -183,20 +190,42 @@ class CountQuery:
         if plan.where is not None and evaluate(plan.where, row) is not True:
             self.stats.filtered += 1
             return
-        if plan.counted_column is not None and row.get(plan.counted_column) is None:
+        counts = plan.counted_column is None or row.get(plan.counted_column) is not None
+        if not counts and not plan.minimums:
             self.stats.filtered += 1
             return
         key = row.get(plan.group_column)
         if key is None:
             self._dead_letter(record, f"grouping column {plan.group_column} is null")
             return
-        self._pending[key] = self._counter.add(key)
+        lowered = self._lower_minimums(key, row)
+        if counts:
+            self._pending[key] = self._counter.add(key)
+        elif lowered:  # COUNT(col) skips a null col, but MIN still moved: the row changes
+            self._pending[key] = self._counter.count(key)
+        else:
+            self.stats.filtered += 1
+
+    def _lower_minimums(self, key: Any, row: dict[str, Any]) -> bool:
+        """Keep the smallest non-null value of each MIN column (SQL MIN ignores nulls)."""
+        lowered = False
+        current = self._minimums.setdefault(key, {})
+        for name, source in self.plan.minimums:
+            value = row.get(source)
+            if value is not None and (name not in current or value < current[name]):
+                current[name] = value
+                lowered = True
+        return lowered
 
     def _publish(self) -> None:
         """Write the newest total of every key counted since the last flush, then flush."""
         plan = self.plan
         for key, count in self._pending.items():
-            value = {name: key if role == "KEY" else count for name, role in plan.value_columns}
+            smallest = self._minimums.get(key, {})
+            value = {
+                name: key if role == "KEY" else smallest.get(name) if role == "MIN" else count
+                for name, role in plan.value_columns
+            }
             self._producer.produce(
                 plan.sink_topic,
                 encode_value(value),

@@ -70,6 +70,43 @@ def _counts_and_weather(world: World) -> None:
     assert weather is not None and weather["status"]
 
 
+@then("the dashboard shows the weather")
+def _weather_shown(world: World) -> None:
+    def shown() -> None:
+        weather = board(world)["weather"]
+        assert weather is not None and weather["label"]
+
+    world.eventually(shown)
+
+
+@then(
+    parsers.parse(
+        "the dashboard header shows {time} {zone} on {date}, {day_type} ridership"
+    )
+)
+def _header_clock(world: World, time: str, zone: str, date: str, day_type: str) -> None:
+    def shown() -> None:
+        clock = board(world)["header"]["clock"]
+        assert clock is not None
+        assert (clock["time"], clock["zone"], clock["date"]) == (time, zone, date)
+        assert clock["day_type"] == day_type.replace("/", "_")
+        page = render_page(board(world))
+        assert f">{time}</time>" in page and f"{clock['day_label']} ridership" in page
+
+    world.eventually(shown)
+
+
+@then(parsers.parse('the dashboard says "{words}"'))
+def _dashboard_says(world: World, words: str) -> None:
+    world.eventually(lambda: _says(board(world), words))
+
+
+def _says(snapshot: dict[str, Any], words: str) -> None:
+    since = snapshot["header"]["counts_since"]
+    assert since is not None and since["label"] == words
+    assert words in render_page(snapshot)
+
+
 @then(parsers.parse('the dashboard page shows "{name}" as text, not markup'))
 def _escaped(world: World, name: str) -> None:
     dashboard = world.require_dashboard()

@@ -27,7 +27,10 @@ class Stack:
     def engine(self) -> KsqlEngine:
         return KsqlEngine(self.broker, self.broker, self.registry, restore_timeout=5.0)
 
-    def produce_entries(self, station_ids: list[int], line: str = "blue") -> None:
+    def produce_entries(
+        self, station_ids: list[int], line: str = "blue", *, first: int = 1_700_000_000_000
+    ) -> None:
+        """One entry per id, stamped ``first``, ``first + 1``... (epoch ms)."""
         producer = self.broker.producer()
         for n, station_id in enumerate(station_ids):
             producer.produce(
@@ -37,7 +40,7 @@ class Stack:
                         "station_id": station_id,
                         "station_name": f"S{station_id}",
                         "line": line,
-                        "timestamp": 1_700_000_000_000 + n,
+                        "timestamp": first + n,
                     }
                 ),
                 key=self.key_encoder.encode({"station_id": station_id}),
@@ -51,10 +54,15 @@ class Stack:
         for record in self.broker.records(TURNSTILE_SUMMARY):
             assert record.key is not None and record.value is not None
             value = json.loads(record.value)
-            assert set(value) == {"STATION_ID", "COUNT"}
+            assert set(value) == {"STATION_ID", "COUNT", "FIRST_TIMESTAMP"}
             assert record.key == str(value["STATION_ID"]).encode()
             latest[value["STATION_ID"]] = value["COUNT"]
         return latest
+
+    def first_timestamps(self) -> dict[int, int]:
+        """The latest FIRST_TIMESTAMP per station of TURNSTILE_SUMMARY."""
+        rows = [json.loads(r.value or b"{}") for r in self.broker.records(TURNSTILE_SUMMARY)]
+        return {row["STATION_ID"]: row["FIRST_TIMESTAMP"] for row in rows}
 
 
 @pytest.fixture

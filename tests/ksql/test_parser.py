@@ -51,6 +51,7 @@ def test_our_statement_files_parse() -> None:
         SelectItem(ColumnRef("STATION_ID"), "STATION_KEY"),
         SelectItem(FunctionCall("AS_VALUE", (ColumnRef("STATION_ID"),)), "STATION_ID"),
         SelectItem(FunctionCall("COUNT", (Star(),)), "COUNT"),
+        SelectItem(FunctionCall("MIN", (ColumnRef("TIMESTAMP"),)), "FIRST_TIMESTAMP"),
     )
     assert summary.text.startswith("CREATE TABLE IF NOT EXISTS turnstile_summary")
     assert summary.text.endswith("EMIT CHANGES;")
