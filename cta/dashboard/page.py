@@ -125,7 +125,7 @@ def render_header(snapshot: Mapping[str, Any]) -> str:
     else:
         sim_time, sim_zone, sim_date = clock["time"], clock["zone"], clock["date"]
         day, day_type, iso = day_words(clock), clock["day_type"], clock["iso"]
-    since_text = "entries: waiting for counts" if since is None else since["label"]
+    since_text = "no entries counted yet" if since is None else since["label"]
     heard = heard_words(header.get("heard_ago_ms"))
     return f"""<header class="topbar">
   <h1>CTA Status</h1>

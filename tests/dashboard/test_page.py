@@ -94,7 +94,7 @@ def test_header_before_any_event_and_when_the_pipeline_went_quiet() -> None:
     snapshot["header"]["heard_ago_ms"] = 12_300
     page = parse(render_page(snapshot))
     assert "--:--" in page.text and "Waiting for weather" in page.text
-    assert "entries: waiting for counts" in page.text
+    assert "no entries counted yet" in page.text
     assert "12 s ago" in page.text
     snapshot["header"]["heard_ago_ms"] = None
     assert "waiting for data" in parse(render_page(snapshot)).text

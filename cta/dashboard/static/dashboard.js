@@ -161,7 +161,7 @@
     }
     setText("day-type", day);
     document.getElementById("sim-clock").dataset.dayType = clock ? clock.day_type : "";
-    setText("counts-since", since ? since.label : "entries: waiting for counts");
+    setText("counts-since", since ? since.label : "no entries counted yet");
     const agoMs = header && typeof header.heard_ago_ms === "number" ? header.heard_ago_ms : null;
     heard = agoMs === null ? null : { agoMs: agoMs, at: performance.now() };
     renderConnection();

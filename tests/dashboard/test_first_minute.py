@@ -1,0 +1,133 @@
+"""The board's first minute, as a new user meets it: `cta demo`, then the page in Chromium at once.
+
+Within 5 s of the command starting, the page must show the weather (the station reports at
+placement, not at the next full hour) and the simulated time in Chicago with the day type, taken
+from the events. The 5 s are the behaviour asked for (issue 13), so they bound the condition waits
+on what the page shows; nothing here sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cta.runtime import wait_for
+from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+)
+
+FIRST_MINUTE = 5.0  # seconds from `cta demo` starting to the page showing weather and time
+# Thanksgiving 2026 (a Thursday), 02:35 in Chicago: a holiday, so the day type has a name.
+START = "2026-11-26T02:35"
+SCREENSHOT = "/tmp/dashboard-first-minute.png"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cta_command() -> str:
+    installed = Path(sys.executable).with_name("cta")
+    return str(installed) if installed.exists() else shutil.which("cta") or "cta"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[str, float]]:
+    """`cta demo` on the memory backend and a free port: (url, time.monotonic() at start)."""
+    port = free_port()
+    env = {**os.environ, "CTA_BACKEND": "memory"}
+    log = (tmp_path / "demo.log").open("wb")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [cta_command(), "demo", "--backend", "memory", "--port", str(port), "--start", START],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}/", started
+    finally:
+        process.send_signal(signal.SIGINT)  # the demo's Ctrl-C: it stops cleanly
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def remaining_ms(deadline: float) -> float:
+    return max(1.0, (deadline - time.monotonic()) * 1000)
+
+
+def serving(url: str) -> bool:
+    """Whether the demo accepts connections on ``url``'s port yet."""
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def test_cta_demo_shows_weather_and_the_simulated_chicago_time_within_5_s(
+    browser: Any, demo: tuple[str, float]
+) -> None:
+    url, started = demo
+    deadline = started + FIRST_MINUTE
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    # The demo is still starting: wait (within the same 5 s) until it accepts connections.
+    wait_for(lambda: serving(url), timeout=deadline - time.monotonic(), what=f"{url} to serve")
+    page.goto(url, timeout=remaining_ms(deadline))
+
+    expect = sync_api.expect
+    expect(page.locator("#temperature")).to_have_text(
+        re.compile(r"^-?\d+\u00b0F$"), timeout=remaining_ms(deadline)
+    )
+    expect(page.locator("#weather-label")).not_to_have_text(
+        "Waiting for weather", timeout=remaining_ms(deadline)
+    )
+    # The simulated clock from the events: the start (or a step after it), never the wall clock.
+    expect(page.locator("#sim-time")).to_have_text(
+        re.compile(r"^02:[345]\d$"), timeout=remaining_ms(deadline)
+    )
+    expect(page.locator("#sim-zone")).to_have_text("CST", timeout=remaining_ms(deadline))
+    expect(page.locator("#sim-date")).to_have_text(
+        "Thu 26 Nov 2026", timeout=remaining_ms(deadline)
+    )
+    expect(page.locator("#day-type")).to_have_text(
+        "Sunday/holiday ridership \u00b7 Thanksgiving", timeout=remaining_ms(deadline)
+    )
+    page.screenshot(path=SCREENSHOT, full_page=False)
+    page.close()
