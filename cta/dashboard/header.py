@@ -9,6 +9,7 @@ kind of day that drives the turnstile counts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -50,9 +51,15 @@ def simulated_clock(timestamp_ms: int) -> dict[str, Any]:
     }
 
 
-def counts_since(first_ms: int, latest_ms: int | None) -> dict[str, Any]:
+UNKNOWN_START = "entries since an unknown time"
+
+
+def counts_since(first_ms: int | None, latest_ms: int | None) -> dict[str, Any]:
     """Since when the turnstile counts count: the earliest event time counted. The label gives
-    the time alone when it is the same Chicago day as the latest event, else the date too."""
+    the time alone when it is the same Chicago day as the latest event, else the date too.
+    None: some count includes entries of unknown time (summaries from before FIRST_TIMESTAMP)."""
+    if first_ms is None:
+        return {"timestamp": None, "iso": None, "label": UNKNOWN_START}
     moment = chicago_time(first_ms)
     same_day = latest_ms is not None and chicago_time(latest_ms).date() == moment.date()
     when = f"{moment:%H:%M}" if same_day else f"{_day(moment)} {moment:%H:%M}"
@@ -63,11 +70,16 @@ def counts_since(first_ms: int, latest_ms: int | None) -> dict[str, Any]:
     }
 
 
-def header(latest_ms: int | None, first_counted_ms: int | None) -> dict[str, Any]:
-    """The snapshot's ``header``: ``clock`` and ``counts_since``, each None until known."""
+def header(latest_ms: int | None, first_counted: Iterable[int | None]) -> dict[str, Any]:
+    """The snapshot's ``header``: ``clock`` (None before any event) and ``counts_since`` (None
+    before any count), from the latest event time and each station's earliest counted entry."""
+    starts = list(first_counted)
+    since = None
+    if starts:
+        known = [start for start in starts if start is not None]
+        earliest = min(known) if len(known) == len(starts) else None
+        since = counts_since(earliest, latest_ms)
     return {
         "clock": None if latest_ms is None else simulated_clock(latest_ms),
-        "counts_since": None
-        if first_counted_ms is None
-        else counts_since(first_counted_ms, latest_ms),
+        "counts_since": since,
     }

@@ -130,7 +130,8 @@ class DashboardState:
         self._weather: dict[str, Any] | None = None
         # The header's moments, from event times in the values (epoch ms, simulated clock).
         self._latest_event_ms: int | None = None
-        self._first_counted_ms: dict[int, int] = {}  # station -> earliest entry it counts
+        # Station -> earliest entry its count includes; None: it counts entries of unknown time.
+        self._first_counted_ms: dict[int, int | None] = {}
         self.ignored = 0  # well-formed values this board cannot show (unknown line, stale)
 
     @property
@@ -236,14 +237,18 @@ class DashboardState:
         """Set the turnstile count on every line row of ``station_id`` (kept for later rows).
 
         ``first_timestamp`` is the earliest entry time the count includes (the summary's
-        FIRST_TIMESTAMP); the board says its counts run since the earliest of them."""
+        FIRST_TIMESTAMP); the board says its counts run since the earliest of them. A count
+        without it (a summary written before the column existed) makes that start unknown."""
         station_id = _int(station_id, "STATION_ID")
         count = _int(count, "COUNT")
         first = None if first_timestamp is None else _int(first_timestamp, "FIRST_TIMESTAMP")
         with self._lock:
             self._counts[station_id] = count
             changed = False
-            if first is not None and self._first_counted_ms.get(station_id) != first:
+            if (first is not None or count > 0) and (
+                station_id not in self._first_counted_ms
+                or self._first_counted_ms[station_id] != first
+            ):
                 self._first_counted_ms[station_id] = first
                 changed = True
             for (_, sid), row in self._stations.items():
@@ -335,10 +340,9 @@ class DashboardState:
                 lines.append(
                     {"line": line, "color": color, "stations": [row.as_json() for row in rows]}
                 )
-            first_counted = min(self._first_counted_ms.values(), default=None)
             return {
                 "version": self._version,
-                "header": header(self._latest_event_ms, first_counted),
+                "header": header(self._latest_event_ms, self._first_counted_ms.values()),
                 "weather": None if self._weather is None else dict(self._weather),
                 "lines": lines,
             }

@@ -145,8 +145,12 @@ class CountQuery:
         if isinstance(count, int):
             self._counter.restore(key, count)
             self.stats.restored_rows += 1
+        # A row without a MIN column was written before the column existed (the statement
+        # changed): its entries' smallest value is unknown, and stays so (published as null).
         self._minimums[key] = {
-            name: row[name] for name, _ in plan.minimums if row.get(name) is not None
+            name: row.get(name)
+            for name, _ in plan.minimums
+            if row.get(name) is not None or (isinstance(count, int) and count > 0)
         }
 
     # -- Pump -------------------------------------------------------------------------------
@@ -207,12 +211,15 @@ class CountQuery:
             self.stats.filtered += 1
 
     def _lower_minimums(self, key: Any, row: dict[str, Any]) -> bool:
-        """Keep the smallest non-null value of each MIN column (SQL MIN ignores nulls)."""
+        """Keep the smallest non-null value of each MIN column (SQL MIN ignores nulls); one
+        restored as unknown (None) stays unknown."""
         lowered = False
         current = self._minimums.setdefault(key, {})
         for name, source in self.plan.minimums:
             value = row.get(source)
-            if value is not None and (name not in current or value < current[name]):
+            if value is None:
+                continue
+            if name not in current or (current[name] is not None and value < current[name]):
                 current[name] = value
                 lowered = True
         return lowered

@@ -106,8 +106,8 @@ def test_an_older_weather_reading_does_not_replace_a_newer_one() -> None:
 
 def test_counts_run_since_the_earliest_entry_any_station_counted() -> None:
     state = DashboardState()
-    state.apply_summary(1, 10)
-    assert state.snapshot()["header"]["counts_since"] is None  # a summary without the time
+    state.apply_summary(1, 0)
+    assert state.snapshot()["header"]["counts_since"] is None  # nothing counted yet
     state.apply_arrival(arrival(ms(2026, 11, 23, 9)))
     assert state.apply_summary(1, 12, ms(2026, 11, 23, 4, 10))
     assert state.apply_summary(2, 3, ms(2026, 11, 23, 4, 5))
@@ -115,6 +115,22 @@ def test_counts_run_since_the_earliest_entry_any_station_counted() -> None:
     assert since["label"] == "entries since 04:05"
     assert since["timestamp"] == ms(2026, 11, 23, 4, 5)
     assert not state.apply_summary(2, 3, ms(2026, 11, 23, 4, 5))
+
+
+def test_a_count_without_its_start_makes_the_start_unknown() -> None:
+    # A summary row from before FIRST_TIMESTAMP existed: its entries' times are unknown, so the
+    # board must not claim its counts began with the earliest time it does know.
+    state = DashboardState()
+    state.apply_summary(1, 12, ms(2026, 11, 23, 4, 10))
+    assert state.apply_summary(2, 40)
+    assert state.snapshot()["header"]["counts_since"] == {
+        "timestamp": None, "iso": None, "label": "entries since an unknown time",
+    }
+    assert state.apply_summary(2, 41, ms(2026, 11, 23, 4, 5))
+    # No event time seen yet to say which day it is now: the date is given too.
+    assert state.snapshot()["header"]["counts_since"]["label"] == (
+        "entries since Mon 23 Nov 2026 04:05"
+    )
 
 
 def test_a_malformed_first_timestamp_is_refused() -> None:

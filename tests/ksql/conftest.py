@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -59,10 +60,14 @@ class Stack:
             latest[value["STATION_ID"]] = value["COUNT"]
         return latest
 
-    def first_timestamps(self) -> dict[int, int]:
-        """The latest FIRST_TIMESTAMP per station of TURNSTILE_SUMMARY."""
+    def latest_rows(self) -> dict[int, dict[str, Any]]:
+        """The latest TURNSTILE_SUMMARY value per station, whatever its columns."""
         rows = [json.loads(r.value or b"{}") for r in self.broker.records(TURNSTILE_SUMMARY)]
-        return {row["STATION_ID"]: row["FIRST_TIMESTAMP"] for row in rows}
+        return {row["STATION_ID"]: row for row in rows}
+
+    def first_timestamps(self) -> dict[int, int | None]:
+        """The latest FIRST_TIMESTAMP per station of TURNSTILE_SUMMARY."""
+        return {sid: row.get("FIRST_TIMESTAMP") for sid, row in self.latest_rows().items()}
 
 
 @pytest.fixture

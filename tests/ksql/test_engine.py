@@ -96,6 +96,20 @@ def test_summary_says_since_when_each_station_counts(stack: Stack) -> None:
     restarted.close()
 
 
+def test_counts_restored_from_rows_without_the_min_column_keep_it_unknown(stack: Stack) -> None:
+    # A summary written before FIRST_TIMESTAMP existed: 5 entries of station 1, time unknown.
+    producer = stack.broker.producer()
+    producer.produce(TURNSTILE_SUMMARY, b'{"STATION_ID":1,"COUNT":5}', key=b"1")
+    producer.flush()
+    engine = started(stack)
+    stack.produce_entries([1, 2], first=9_000)
+    drain(engine.pumps())
+    assert {sid: row["COUNT"] for sid, row in stack.latest_rows().items()} == {1: 6, 2: 1}
+    # Not 9000: that would claim the count began with the new entry.
+    assert stack.first_timestamps() == {1: None, 2: 9_001}
+    engine.close()
+
+
 def test_statements_are_idempotent(stack: Stack) -> None:
     engine = started(stack)
     outcomes = engine.execute(FILES)
