@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from cta.dashboard.state import DashboardState
 from cta.runtime import wait_for
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -130,4 +131,42 @@ def test_cta_demo_shows_weather_and_the_simulated_chicago_time_within_5_s(
         "Sunday/holiday ridership \u00b7 Thanksgiving", timeout=remaining_ms(deadline)
     )
     page.screenshot(path=SCREENSHOT, full_page=False)
+    page.close()
+
+
+class QuietFeed:
+    """A feed that last heard from the pipeline when the test says (``heard_at``, monotonic)."""
+
+    name = "quiet"
+
+    def __init__(self, heard_at: float) -> None:
+        self.heard_at = heard_at
+
+    def pump(self, timeout: float = 0.0) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_header_says_when_the_board_last_heard_from_the_pipeline(
+    browser: Any, serve_dashboard: Any
+) -> None:
+    state = DashboardState()
+    feed = QuietFeed(heard_at=time.monotonic() - 30.0)
+    server = serve_dashboard(state, feed)
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    connection = page.locator("#connection")
+    sync_api.expect(connection).to_have_attribute("data-state", "live")  # the stream is up...
+    sync_api.expect(connection).to_have_attribute("data-freshness", "stale")  # ...the data not
+    sync_api.expect(page.locator("#connection-label")).to_have_text(re.compile(r"^\d+ s ago$"))
+
+    feed.heard_at = time.monotonic()
+    state.apply_weather({"temperature": 50.0, "status": "sunny", "timestamp": 1})  # a push
+    sync_api.expect(page.locator("#connection-label")).to_have_text("live")
+    sync_api.expect(connection).to_have_attribute("data-freshness", "fresh")
+
+    server.stop()
+    sync_api.expect(page.locator("#connection-label")).to_have_text("reconnecting")
     page.close()
