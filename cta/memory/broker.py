@@ -167,7 +167,13 @@ class MemoryBroker:
                     )
                     continue
                 if topic.compacted and key is None:
-                    failures.append((topic_name, "a compacted topic needs a key on every message"))
+                    failures.append(
+                        (
+                            topic_name,
+                            "Broker failed to validate record: "
+                            "a compacted topic needs a key on every message",
+                        )
+                    )
                     continue
                 if timestamp_ms is not None and timestamp_ms - now_ms > MAX_FUTURE_TIMESTAMP_MS:
                     # Kafka 4 refuses CreateTime more than an hour ahead (KIP-937).
