@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cta.backend import Backend
 from cta.config import Settings
-from cta.ports import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,21 +67,17 @@ def settings(backend_name: str) -> Iterator[Settings]:
 def backend(settings: Settings) -> Iterator[Backend]:
     """A backend with nothing in it: a fresh emulation, or the real stack reset to empty topics."""
     if settings.backend == "memory":
-        from cta.memory.backend import memory_backend
+        from cta.bootstrap.memory import memory_backend
 
-        yield memory_backend()
+        with memory_backend() as backend:
+            yield backend
         return
-    from cta.kafka import kafka_backend
+    from cta.bootstrap.kafka import kafka_backend
     from cta.kafka.reset import reset_pipeline
 
     reset_pipeline(settings)
-    backend = kafka_backend(settings)
-    try:
+    with kafka_backend(settings) as backend:
         yield backend
-    finally:
-        closer = backend.extras.get("close")
-        if callable(closer):
-            closer()
 
 
 @pytest.fixture(autouse=True)
