@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from cta.memory.broker import MemoryBroker
 from cta.memory.groups import Subscription, TopicPartition
+from cta.memory.protocols import GroupCoordinator
 from cta.ports import Record
 
 
@@ -17,7 +17,7 @@ class MemoryConsumer:
     partition that comes back resumes after what this member returned from it, unless the
     group committed further meanwhile (as ``KafkaConsumer`` does)."""
 
-    def __init__(self, broker: MemoryBroker, group_id: str, *, client_id: str = "cta") -> None:
+    def __init__(self, broker: GroupCoordinator, group_id: str, *, client_id: str = "cta") -> None:
         self.group_id = group_id
         self.client_id = client_id
         self._broker = broker
