@@ -38,6 +38,22 @@ def poll_records(consumer: EventConsumer, count: int) -> list[Record]:
     return polled
 
 
+def read_both(
+    a: EventConsumer, b: EventConsumer, count: int
+) -> tuple[list[Record], list[Record]]:
+    """What two members of one group read until they have ``count`` records between them."""
+    from_a: list[Record] = []
+    from_b: list[Record] = []
+
+    def enough() -> bool:
+        from_a.extend(a.consume(100, 0.1))
+        from_b.extend(b.consume(100, 0.1))
+        return len(from_a) + len(from_b) >= count
+
+    wait_for(enough, timeout=30, what=f"{count} records from two members")
+    return from_a, from_b
+
+
 def wait_for_assignment(
     consumers: Sequence[EventConsumer], wanted: int, *, what: str
 ) -> list[Record]:
@@ -77,14 +93,8 @@ def test_a_partition_that_moves_away_and_back_resumes_at_the_groups_commit(
     # b takes over committed partitions: nothing to read until more arrives.
     assert wait_for_assignment([a, b], partitions, what="the group split over a and b") == []
     produce_round(producer, topic, keys, "second", 3)
-    second: list[Record] = []
-    wait_for(
-        lambda: bool(second.extend([*a.consume(100, 0.1), *b.consume(100, 0.1)]))
-        or len(second) >= 3 * partitions,
-        timeout=30,
-        what="the second round",
-    )
-    assert sorted(labels(second)) == ["second"] * 3 * partitions
+    from_a, from_b = read_both(a, b, 3 * partitions)
+    assert sorted(labels([*from_a, *from_b])) == ["second"] * 3 * partitions
     a.commit()
     b.commit()
 
@@ -244,13 +254,7 @@ def test_members_split_the_partitions_and_each_record_goes_to_one(
     producer = event_log.producer()
     keys = [key_for(p, partitions) for p in range(partitions)]
     produce_round(producer, topic, keys, "r", 10)
-    from_a: list[Record] = []
-    from_b: list[Record] = []
-    wait_for(
-        lambda: bool(from_a.extend(a.consume(100, 0.1)) or from_b.extend(b.consume(100, 0.1)))
-        or len(from_a) + len(from_b) >= 10 * partitions,
-        timeout=30,
-    )
+    from_a, from_b = read_both(a, b, 10 * partitions)
     assert {r.value for r in from_a}.isdisjoint({r.value for r in from_b})
     assert len(from_a) + len(from_b) == 10 * partitions
     assert {r.partition for r in from_a} == {p for _, p in a.assignment()}
