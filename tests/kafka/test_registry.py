@@ -128,8 +128,9 @@ def test_real_registry_refuses_an_incompatible_change(unique: str) -> None:
         pytest.skip("CTA_SCHEMA_REGISTRY_URL not set: no real registry")
     try:
         requests.get(url, timeout=2)
-    except requests.ConnectionError:
-        pytest.skip(f"registry at {url} not reachable")
+    except requests.ConnectionError as exc:
+        # Configured but down is a failure: a skip would hide a broken stack.
+        pytest.fail(f"CTA_SCHEMA_REGISTRY_URL={url} is set but not reachable: {exc}")
     registry = HttpSchemaRegistry(url)
     subject = f"cta-test-{unique}-value"
     first = registry.register(subject, SCHEMA)

@@ -30,13 +30,14 @@ def dsn() -> Iterator[str]:
     try:
         admin = psycopg.connect(server, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL reachable at CTA_DATABASE_URL: {exc}")
+        # Configured but down is a failure: a skip would hide a broken stack.
+        pytest.fail(f"CTA_DATABASE_URL is set but PostgreSQL is not reachable: {exc}")
     name = f"cta_test_{uuid.uuid4().hex[:10]}"
     try:
         admin.execute(f"CREATE DATABASE {name}".encode())
     except psycopg.Error as exc:
         admin.close()
-        pytest.skip(f"cannot create a scratch database: {exc}")
+        pytest.fail(f"CTA_DATABASE_URL's role cannot create a scratch database: {exc}")
     try:
         yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
     finally:
