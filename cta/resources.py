@@ -1,8 +1,9 @@
 """Where the data files and the per-project folders are, in a checkout and in an installed wheel.
 
-The top-level ``fixtures/``, ``sql/`` and ``stack/`` folders are the source; ``cta/_data/`` links
-to them, and the wheel ships everything under it as package data (``pyproject.toml``), so the
-same ``importlib.resources`` lookup finds them in an editable install and in ``pip install .``.
+The top-level ``fixtures/`` and ``sql/`` folders are the source; ``cta/_data/`` links to them,
+and the wheel ships everything under it as package data (``pyproject.toml``), so the same
+``importlib.resources`` lookup finds them in an editable install and in ``pip install .``. The
+native stack's templates are package data of ``cta.stack`` itself (``cta/stack/templates/``).
 
 ``project_dir()`` is where a native stack keeps its state (``.stack/``) and downloads
 (``.cache/stack/``): the checkout ``cta`` is imported from, else the current directory.
@@ -22,7 +23,7 @@ def _package_dir() -> Path:
 
 
 def resource_dir(name: str) -> Path:
-    """A shipped data folder: ``fixtures``, ``sql`` or ``stack`` (in a checkout, the top-level
+    """A shipped data folder: ``fixtures`` or ``sql`` (in a checkout, the top-level
     folder itself, so messages name ``fixtures/stops.csv``)."""
     folder = (_package_dir() / "_data" / name).resolve()
     if not folder.is_dir():
@@ -40,7 +41,10 @@ def sql_dir() -> Path:
 
 def stack_templates_dir() -> Path:
     """The native stack's templates: server and worker properties, Maven poms, log4j2."""
-    return resource_dir("stack")
+    folder = (_package_dir() / "stack" / "templates").resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"the native stack's templates are missing (looked in {folder})")
+    return folder
 
 
 def project_dir() -> Path:

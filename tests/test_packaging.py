@@ -1,6 +1,6 @@
 """The package ships its data: a wheel built from this checkout holds every file of fixtures/,
-sql/ and stack/, and, installed (not editable) into a fresh virtualenv, ``cta simulate`` and
-``cta demo`` work from a directory outside the checkout."""
+sql/ and the native stack's templates, and, installed (not editable) into a fresh virtualenv,
+``cta simulate`` and ``cta demo`` work from a directory outside the checkout."""
 
 from __future__ import annotations
 
@@ -20,7 +20,12 @@ from cta import resources
 from cta.runtime import wait_for
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-SHIPPED_FOLDERS = ("fixtures", "sql", "stack")
+# Shipped folder in the checkout -> where the wheel has it.
+SHIPPED_FOLDERS = {
+    "fixtures": "cta/_data/fixtures",
+    "sql": "cta/_data/sql",
+    "cta/stack/templates": "cta/stack/templates",
+}
 
 pytestmark = pytest.mark.packaging
 
@@ -40,9 +45,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_ships_every_file_of_the_data_folders(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for folder in SHIPPED_FOLDERS:
+    for folder, shipped in SHIPPED_FOLDERS.items():
         expected = {
-            f"cta/_data/{folder}/{path.relative_to(CHECKOUT / folder).as_posix()}"
+            f"{shipped}/{path.relative_to(CHECKOUT / folder).as_posix()}"
             for path in (CHECKOUT / folder).rglob("*")
             if path.is_file() and "__pycache__" not in path.parts
         }
@@ -53,7 +58,7 @@ def test_the_wheel_ships_every_file_of_the_data_folders(wheel: Path) -> None:
 def test_the_checkout_finds_its_data_through_the_package() -> None:
     assert resources.fixtures_dir() == CHECKOUT / "fixtures"
     assert resources.sql_dir() == CHECKOUT / "sql"
-    assert resources.stack_templates_dir() == CHECKOUT / "stack"
+    assert resources.stack_templates_dir() == CHECKOUT / "cta" / "stack" / "templates"
     assert resources.project_dir() == CHECKOUT
 
 
