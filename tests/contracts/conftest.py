@@ -14,11 +14,20 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from cta.config import Settings
-from cta.ports import EventConsumer, EventLog, EventProducer, Record, TopicAdmin
+from cta.ports import (
+    EventConsumer,
+    EventLog,
+    EventProducer,
+    Record,
+    SchemaRegistry,
+    StationDatabase,
+    TopicAdmin,
+)
 from cta.runtime import wait_for
 from cta.topics import TopicSpec
 
@@ -26,6 +35,8 @@ from cta.topics import TopicSpec
 PORT_ADAPTERS: dict[str, tuple[str, ...]] = {
     "event_log": ("memory", "mock", "kafka"),
     "topic_admin": ("memory", "mock", "kafka"),
+    "schema_registry": ("memory", "kafka"),
+    "station_database": ("memory", "kafka"),
 }
 # The mock coordinator waits a full session timeout for a closed member before the next join.
 MOCK_CONSUMER_CONFIG = {"session.timeout.ms": 3000, "heartbeat.interval.ms": 500}
@@ -162,3 +173,43 @@ def read(consumer: EventConsumer, count: int, *, timeout: float = 30.0) -> list[
 
     wait_for(enough, timeout=timeout, what=f"{count} records")
     return records
+
+
+@pytest.fixture
+def schema_registry(request: pytest.FixtureRequest) -> SchemaRegistry:
+    """The SchemaRegistry port: the in-process registry, or the real one over HTTP (Apicurio's
+    Confluent API on the native stack, Confluent's in compose)."""
+    if request.param == "memory":
+        from cta.memory.registry import MemorySchemaRegistry
+
+        return MemorySchemaRegistry()
+    from cta.kafka.registry import HttpSchemaRegistry
+
+    return HttpSchemaRegistry(_real_settings(request).schema_registry_url)
+
+
+@pytest.fixture
+def station_database(request: pytest.FixtureRequest) -> Iterator[StationDatabase]:
+    """The StationDatabase port: in memory, or PostgreSQL in a scratch database (created and
+    dropped here, so the real ``stations`` table is never touched; the role needs CREATEDB)."""
+    if request.param == "memory":
+        from cta.memory.stations_db import MemoryStationDatabase
+
+        yield MemoryStationDatabase()
+        return
+    import psycopg
+
+    from cta.kafka.stations_db import PostgresStationDatabase
+
+    server = _real_settings(request).database_url
+    name = f"cta_contract_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(server, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"CTA_DATABASE_URL is configured but PostgreSQL is not reachable: {exc}")
+    try:
+        admin.execute(f"CREATE DATABASE {name}".encode())
+        yield PostgresStationDatabase(urlunsplit(urlsplit(server)._replace(path=f"/{name}")))
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+        admin.close()
