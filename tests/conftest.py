@@ -80,6 +80,17 @@ def backend(settings: Settings) -> Iterator[Backend]:
         yield backend
 
 
+@pytest.fixture(scope="session")
+def mock_bootstrap() -> Iterator[str]:
+    """Bootstrap address of a one-broker librdkafka mock cluster, alive for the session."""
+    from confluent_kafka import Producer
+
+    owner = Producer({"test.mock.num.brokers": 1, "bootstrap.servers": "", "log_level": 3})
+    brokers = owner.list_topics(timeout=10).brokers.values()
+    yield ",".join(f"{b.host}:{b.port}" for b in brokers)
+    owner.flush(1)
+
+
 @pytest.fixture(autouse=True)
 def _no_unexpected_error_logs(
     request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture

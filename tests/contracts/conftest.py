@@ -143,17 +143,6 @@ def topic_admin(request: pytest.FixtureRequest) -> Iterator[LogUnderTest]:
     under_test.close()
 
 
-@pytest.fixture(scope="session")
-def mock_bootstrap() -> Iterator[str]:
-    """Bootstrap address of a one-broker librdkafka mock cluster, alive for the session."""
-    from confluent_kafka import Producer
-
-    owner = Producer({"test.mock.num.brokers": 1, "bootstrap.servers": "", "log_level": 3})
-    brokers = owner.list_topics(timeout=10).brokers.values()
-    yield ",".join(f"{b.host}:{b.port}" for b in brokers)
-    owner.flush(1)
-
-
 def key_for(partition: int, partitions: int, *, start: int = 0) -> bytes:
     """A key librdkafka's default partitioner (crc32, as the memory broker's) puts on
     ``partition``."""
