@@ -43,11 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kafka_producer import add_stack_arguments, machine_line, simulated_events, stack_settings
 
 from cta import topics
+from cta.bootstrap.kafka import kafka_backend
 from cta.config import Settings
 from cta.dashboard.feed import DashboardFeed
 from cta.dashboard.state import LINE_COLORS, DashboardState
 from cta.domain.events import Arrival, TurnstileEntry
-from cta.kafka import kafka_backend
 from cta.pipeline import Pipeline
 from cta.ports import Record
 from cta.producers import DeviceProducer
@@ -342,9 +342,7 @@ def run(settings: Settings, rate: float, seconds: float, seed: int) -> None:
     finally:
         pipeline.stop_background()
         producer.close()
-        close = backend.extras.get("close")
-        if close is not None:
-            close()
+        backend.close()
 
     completing, every, beyond = summary_latencies(state, sent, baseline)
     arrival_latencies = [applied - stamp for stamp, applied in feed.arrivals]

@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cta import schemas, topics
 from cta.avro import AvroDecoder
+from cta.bootstrap.memory import memory_backend
 from cta.domain.clock import CHICAGO
 from cta.domain.simulation import Simulation, StepEvents
-from cta.memory.backend import memory_backend
 from cta.pipeline import Pipeline
 from cta.runtime import drain
 

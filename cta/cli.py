@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from types import FrameType
 
 from cta import topics
-from cta.backends import open_backend
+from cta.bootstrap import open_backend
 from cta.config import Settings
 from cta.domain.clock import CHICAGO
 from cta.pipeline import Pipeline
@@ -106,6 +106,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     def handler(signum: int, frame: FrameType | None) -> None:
         stop.set()
@@ -129,26 +133,31 @@ def _runner(pipeline: Pipeline, args: argparse.Namespace) -> SimulationRunner:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    backend = open_backend(settings)
-    backend.admin.create_topics(topics.PIPELINE_TOPICS)
-    pipeline = Pipeline(backend, settings=settings)
-    runner = _runner(pipeline, args)
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    progress = runner.run(args.steps, speed=args.speed or None, stop=stop, on_step=_print_progress)
-    runner.close()
-    print(f"\r{progress.line()}" if sys.stdout.isatty() else progress.line())
-    if backend.name == "memory":
-        report = verify_topics(backend, (topics.ARRIVALS, topics.TURNSTILES, topics.WEATHER))
-        print(report.line())
-        return 0 if report.ok else 1
-    return 0
+    with open_backend(settings) as backend:
+        backend.admin.create_topics(topics.PIPELINE_TOPICS)
+        pipeline = Pipeline(backend, settings=settings)
+        runner = _runner(pipeline, args)
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        try:
+            progress = runner.run(
+                args.steps, speed=args.speed or None, stop=stop, on_step=_print_progress
+            )
+        finally:
+            runner.close()
+        print(f"\r{progress.line()}" if sys.stdout.isatty() else progress.line())
+        if backend.name == "memory":
+            report = verify_topics(backend, (topics.ARRIVALS, topics.TURNSTILES, topics.WEATHER))
+            print(report.line())
+            return 0 if report.ok else 1
+        return 0
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    # A one-shot step: the processors (the Faust worker) run as services of their own.
-    Pipeline(open_backend(settings), settings=settings).setup(start_processors=False)
+    with open_backend(settings) as backend:
+        # A one-shot step: the processors (the Faust worker) run as services of their own.
+        Pipeline(backend, settings=settings).setup(start_processors=False)
     print("set up: topics, stations table, connector 'stations', KSQL statements")
     return 0
 
@@ -157,32 +166,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from cta.dashboard.app import serve
 
     settings = _settings(args)
-    backend = open_backend(settings)
-    pipeline = Pipeline(backend, settings=settings)
-    pipeline.setup()
-    state, feed = pipeline.dashboard()
-    pipeline.start_background()
-    runner = _runner(pipeline, args)
-    stop = threading.Event()
-    simulation = threading.Thread(
-        target=runner.run,
-        args=(args.steps,),
-        kwargs={"speed": args.speed or None, "stop": stop},
-        name="simulation",
-        daemon=True,
-    )
-    simulation.start()
-    url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
-    print(f"CTA status board ({backend.name} backend): {url}", flush=True)
-    print("Ctrl-C stops the pipeline.", flush=True)
-    try:
-        serve(state, feed, settings.dashboard_host, settings.dashboard_port)
-    finally:
-        stop.set()
-        simulation.join(timeout=10)
-        runner.close()
-        pipeline.stop_background()
-        print("stopped.", flush=True)
+    # Closing the backend stops the Faust worker and leaves the KSQL queries' groups, also when
+    # set-up fails or Ctrl-C comes before the dashboard runs.
+    with open_backend(settings) as backend:
+        pipeline = Pipeline(backend, settings=settings)
+        pipeline.setup()
+        state, feed = pipeline.dashboard()
+        runner = _runner(pipeline, args)
+        stop = threading.Event()
+        simulation = threading.Thread(
+            target=runner.run,
+            args=(args.steps,),
+            kwargs={"speed": args.speed or None, "stop": stop},
+            name="simulation",
+            daemon=True,
+        )
+        try:
+            pipeline.start_background()
+            simulation.start()
+            url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
+            print(f"CTA status board ({backend.name} backend): {url}", flush=True)
+            print("Ctrl-C stops the pipeline.", flush=True)
+            serve(state, feed, settings.dashboard_host, settings.dashboard_port)
+        finally:
+            stop.set()
+            if simulation.is_alive():
+                simulation.join(timeout=10)
+            runner.close()
+            pipeline.stop_background()
+            feed.close()
+    print("stopped.", flush=True)
     return 0
 
 
@@ -190,10 +203,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from cta.dashboard.app import serve
 
     settings = _settings(args)
-    pipeline = Pipeline(open_backend(settings), settings=settings)
-    state, feed = pipeline.dashboard()
-    print(f"CTA status board: http://{settings.dashboard_host}:{settings.dashboard_port}/")
-    serve(state, feed, settings.dashboard_host, settings.dashboard_port)
+    with open_backend(settings) as backend:
+        state, feed = Pipeline(backend, settings=settings).dashboard()
+        print(f"CTA status board: http://{settings.dashboard_host}:{settings.dashboard_port}/")
+        try:
+            serve(state, feed, settings.dashboard_host, settings.dashboard_port)
+        finally:
+            feed.close()
     return 0
 
 
@@ -218,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # SIGTERM unwinds like Ctrl-C, so every command closes what it opened (the dashboard's
+    # server handles both signals itself while it runs).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:

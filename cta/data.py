@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from cta import resources
 from cta.domain.lines import Network, build_lines
 from cta.domain.ridership import HOURS_PER_DAY, DayTypeRidership, HourlyCurve
 from cta.ports import StationRow
@@ -69,11 +70,12 @@ def _display(path: Path) -> str:
 
 
 def fixtures_dir() -> Path:
-    """``$CTA_FIXTURES_DIR`` if set, else the checkout's ``fixtures/`` directory."""
+    """``$CTA_FIXTURES_DIR`` if set, else the fixtures shipped with the package (the
+    checkout's ``fixtures/`` folder; see ``cta.resources``)."""
     configured = os.environ.get(FIXTURES_ENV)
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[1] / "fixtures"
+    return resources.fixtures_dir()
 
 
 def _rows(path: Path, header: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:

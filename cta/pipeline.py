@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from cta import schemas, topics
+from cta.backend import Backend
 from cta.config import Settings
 from cta.connect.config import CONNECTOR_NAME, stations_connector_config
 from cta.dashboard.feed import DashboardFeed
@@ -21,7 +22,7 @@ from cta.data import default_network, load_station_rows
 from cta.domain.lines import Network
 from cta.domain.simulation import Simulation
 from cta.ksql.client import statement_files
-from cta.ports import Backend, StationRow
+from cta.ports import StationRow
 from cta.runtime import BackgroundPump, Pump, drain
 from cta.simulate import SimulationRunner
 
@@ -68,17 +69,15 @@ class Pipeline:
                 {"ksql.streams.auto.offset.reset": "earliest"},
             )
         # Processors that run outside this process (the Faust worker on a real backend).
-        start: Callable[[], None] | None = backend.extras.get("start_processors")
-        if start is not None and start_processors:
-            start()
+        if start_processors:
+            backend.start_out_of_process()
 
     # -- processors -----------------------------------------------------------------------------
 
     def pumps(self) -> list[Pump]:
         """The in-process processors of this backend (connector tasks, stations processor,
         KSQL queries); a real backend runs some of them elsewhere and returns fewer."""
-        source: Callable[[], list[Pump]] | None = self.backend.extras.get("pumps")
-        return source() if source is not None else []
+        return self.backend.pumps()
 
     def drain(self) -> int:
         """Run every in-process processor until none has anything left (tests, bench)."""
@@ -86,26 +85,23 @@ class Pipeline:
 
     def settle(self, *, timeout: float = 60.0, feeds: tuple[Pump, ...] = ()) -> None:
         """Wait until every processor has consumed what was produced: in-process pumps find
-        nothing more (for ``quiet_rounds`` rounds in a row) and out-of-process groups (the
-        Faust worker) have no lag. In memory one quiet round proves it; over a network a fetch
-        may still be in flight, so a real backend asks for more."""
-        poll = float(self.backend.extras.get("settle_poll", 0.0))
-        needed = int(self.backend.extras.get("quiet_rounds", 1))
+        nothing more and out-of-process groups (the Faust worker) have no lag, for as many
+        rounds in a row as the backend's ``SettlePolicy`` asks."""
+        poll = self.backend.settle.poll_timeout
+        needed = self.backend.settle.quiet_rounds
         deadline = time.monotonic() + timeout
         quiet = 0
         while quiet < needed:
             handled = sum(pump.pump(poll) for pump in [*self.pumps(), *feeds])
             lag = sum(
-                sum(self.backend.admin.group_lag(group).values()) for group in self._remote_groups()
+                sum(self.backend.admin.group_lag(group).values())
+                for group in self.backend.remote_groups
             )
             quiet = quiet + 1 if handled == 0 and lag == 0 else 0
             if time.monotonic() > deadline:
                 raise TimeoutError(f"pipeline did not settle in {timeout}s (lag {lag})")
             if handled == 0 and lag > 0:
                 time.sleep(0.05)  # only an out-of-process worker is still busy
-
-    def _remote_groups(self) -> tuple[str, ...]:
-        return tuple(self.backend.extras.get("remote_groups", ()))
 
     def start_background(self, *extra: Pump) -> None:
         for pump in [*self.pumps(), *extra]:

@@ -1,6 +1,7 @@
 """Ports: the small protocols the pipeline is written against.
 
-Each port has an in-process adapter under ``cta.memory`` and a real one under ``cta.kafka``.
+Each port has an in-process adapter and a real one (docs/architecture.md lists them);
+``cta.backend.Backend`` holds one backend's set, wired by ``cta.bootstrap``.
 HTTP services (REST Proxy, Connect, ksqlDB) share one requests-based client per service; the
 memory backend mounts an in-process transport that answers with the emulator's HTTP handler, so
 the contract is exercised on both backends.
@@ -9,7 +10,7 @@ the contract is exercised on both backends.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cta.topics import TopicSpec
@@ -69,6 +70,10 @@ class EventConsumer(Protocol):
     def subscribe(self, topics: Sequence[str], *, from_beginning: bool = False) -> None:
         """Subscribe to names, or patterns starting with ``^``. ``from_beginning`` ignores
         committed offsets and replays every partition from its start."""
+        ...
+
+    def assignment(self) -> list[tuple[str, int]]:
+        """The (topic, partition) pairs this member holds now (empty before the group joins)."""
         ...
 
     def poll(self, timeout: float = 0.0) -> Record | None: ...
@@ -268,18 +273,3 @@ class StationDatabase(Protocol):
     def upsert(self, row: StationRow) -> None: ...
 
     def delete(self, stop_id: int) -> None: ...
-
-
-@dataclass(slots=True)
-class Backend:
-    """Every adapter one backend provides, wired together."""
-
-    name: str
-    log: EventLog
-    admin: TopicAdmin
-    registry: SchemaRegistry
-    rest_proxy: RestProxy
-    connect: ConnectAdmin
-    ksql: KsqlAdmin
-    stations_db: StationDatabase
-    extras: dict[str, Any] = field(default_factory=dict)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from cta import topics
+from cta.backend import Backend
 from cta.domain.clock import real_seconds_per_step
 from cta.domain.simulation import Simulation, StepEvents
-from cta.ports import Backend
 from cta.producers import DeviceProducer, WeatherProducer
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cta.avro import AvroDecoder, WireFormatError
-from cta.ports import Backend, Record, SchemaRegistryError
+from cta.backend import Backend
+from cta.ports import Record, SchemaRegistryError
 from cta.runtime import wait_for
 from cta.topics import subject_for
 

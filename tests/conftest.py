@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cta.backend import Backend
 from cta.config import Settings
-from cta.ports import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,31 +67,40 @@ def settings(backend_name: str) -> Iterator[Settings]:
 def backend(settings: Settings) -> Iterator[Backend]:
     """A backend with nothing in it: a fresh emulation, or the real stack reset to empty topics."""
     if settings.backend == "memory":
-        from cta.memory.backend import memory_backend
+        from cta.bootstrap.memory import memory_backend
 
-        yield memory_backend()
+        with memory_backend() as backend:
+            yield backend
         return
-    from cta.kafka import kafka_backend
+    from cta.bootstrap.kafka import kafka_backend
     from cta.kafka.reset import reset_pipeline
 
     reset_pipeline(settings)
-    backend = kafka_backend(settings)
-    try:
+    with kafka_backend(settings) as backend:
         yield backend
-    finally:
-        closer = backend.extras.get("close")
-        if callable(closer):
-            closer()
+
+
+@pytest.fixture(scope="session")
+def mock_bootstrap() -> Iterator[str]:
+    """Bootstrap address of a one-broker librdkafka mock cluster, alive for the session."""
+    from confluent_kafka import Producer
+
+    owner = Producer({"test.mock.num.brokers": 1, "bootstrap.servers": "", "log_level": 3})
+    brokers = owner.list_topics(timeout=10).brokers.values()
+    yield ",".join(f"{b.host}:{b.port}" for b in brokers)
+    owner.flush(1)
 
 
 @pytest.fixture(autouse=True)
 def _no_unexpected_error_logs(
     request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
 ) -> Iterator[None]:
-    """Fail a test that logs an ERROR it did not expect (mark it ``expect_error_logs``)."""
-    yield
+    """Fail a test that logs an ERROR it did not expect. A test that provokes one on purpose
+    says so with ``cta.testing.expect_log(logger, pattern)``, which also fails the test when the
+    record never comes."""
     if request.node.get_closest_marker("expect_error_logs"):
-        return
+        pytest.fail("the expect_error_logs marker is gone: wrap the step in cta.testing.expect_log")
+    yield
     errors = [
         r for when in ("setup", "call") for r in caplog.get_records(when)
         if r.levelno >= logging.ERROR

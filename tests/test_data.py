@@ -91,7 +91,7 @@ def test_ridership_and_curve_fixtures() -> None:
 
 def test_fixtures_dir_follows_the_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CTA_FIXTURES_DIR", raising=False)
-    assert fixtures_dir() == REPO_FIXTURES
+    assert fixtures_dir().resolve() == REPO_FIXTURES
     for name in (STOPS_FILE, RIDERSHIP_FILE, CURVE_FILE):
         (tmp_path / name).write_bytes((REPO_FIXTURES / name).read_bytes())
     write(tmp_path, STOPS_FILE, STOPS_HEADER, GOOD_STOP)

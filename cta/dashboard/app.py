@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -185,8 +186,14 @@ def serve(
     port: int = 8888,
     *,
     name: str = "cta-dashboard",
+    sock: socket.socket | None = None,
 ) -> None:
-    """Run the dashboard in this process until stopped (Ctrl-C shuts it down cleanly)."""
+    """Run the dashboard in this process until stopped (Ctrl-C shuts it down cleanly). ``sock``:
+    an already listening socket to serve on instead of binding ``host:port``."""
     app = create_app(state, name=name, feed=feed)
+    if sock is not None:
+        log.info("dashboard on http://%s:%d/", *sock.getsockname()[:2])
+        app.run(sock=sock, single_process=True, access_log=False, motd=False)
+        return
     log.info("dashboard on http://%s:%d/", host, port)
     app.run(host=host, port=port, single_process=True, access_log=False, motd=False)

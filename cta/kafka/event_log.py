@@ -196,9 +196,10 @@ class KafkaConsumer:
     """EventConsumer over ``confluent_kafka.Consumer`` with manual, synchronous commits.
 
     A partition assigned again after a rebalance (a rejoin after a broker restart, a lost
-    session) resumes after the last record this consumer returned, not at the group's committed
-    offset: the caller has already acted on those records, and a replay would repeat that (the
-    KSQL engine would count them twice)."""
+    session) resumes after the last record this consumer returned, not at the group's older
+    committed offset: the caller has already acted on those records, and a replay would repeat
+    that (the KSQL engine would count them twice). If the group committed further while the
+    partition was away (another member held it), it resumes at that commit instead."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self._consumer = Consumer(dict(config))
@@ -214,15 +215,49 @@ class KafkaConsumer:
         self._consumer.subscribe(list(topics), on_assign=self._on_assign)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # A partition seen before resumes where we were; a new one starts at the group's
-        # committed offset (the offset librdkafka passes in), or at its beginning for a replay.
+        # A partition this member returned records from resumes after them, unless the group
+        # committed further meanwhile (another member held it and moved on): a stale position
+        # would hand that member's records out again. A partition never seen starts at the
+        # group's committed offset (librdkafka's default), or at its beginning for a replay.
+        seen = [p for p in partitions if (p.topic, p.partition) in self._positions]
+        committed = self._committed(consumer, seen)
         for partition in partitions:
-            seen = self._positions.get((partition.topic, partition.partition))
-            if seen is not None:
-                partition.offset = seen
+            key = (partition.topic, partition.partition)
+            if key in self._positions:
+                self._catch_up(key, committed.get(key, -1))
+                partition.offset = self._positions[key]
             elif self._from_beginning:
                 partition.offset = OFFSET_BEGINNING
         consumer.assign(partitions)
+
+    @staticmethod
+    def _committed(
+        consumer: Consumer, partitions: list[TopicPartition]
+    ) -> dict[tuple[str, int], int]:
+        """The group's committed offsets (-1001 when none); empty when the coordinator does not
+        answer, so the positions this member knows are used as they are."""
+        if not partitions:
+            return {}
+        asked = [TopicPartition(p.topic, p.partition) for p in partitions]
+        try:
+            answers = consumer.committed(asked, timeout=10)
+        except KafkaException as exc:
+            log.warning("kafka consumer: committed offsets unknown (%s); resuming", exc)
+            return {}
+        return {(a.topic, a.partition): a.offset for a in answers if a.error is None}
+
+    def _catch_up(self, key: tuple[str, int], group_offset: int) -> None:
+        """Move to the group's commit when it has overtaken this member's position, and drop the
+        commits still owed below it (committing one now would move the group backwards)."""
+        if group_offset < self._positions[key]:
+            return
+        self._positions[key] = group_offset
+        for offsets in (self._uncommitted, self._owed):
+            if offsets.get(key, group_offset + 1) <= group_offset:
+                del offsets[key]
+
+    def assignment(self) -> list[tuple[str, int]]:
+        return [(p.topic, p.partition) for p in self._consumer.assignment()]
 
     def _accept(self, message: Message) -> Record | None:
         error = message.error()

@@ -14,18 +14,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
 
 import psycopg
 from psycopg.rows import class_row
 
+from cta import resources
 from cta.config import Settings
 from cta.ports import StationRow
 from cta.retry import Backoff, retry
 
 log = logging.getLogger(__name__)
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "sql" / "stations.sql"
+SCHEMA_FILE = resources.sql_dir() / "stations.sql"
 # The table's columns are StationRow's fields, in order.
 COLUMNS = tuple(field.name for field in dataclasses.fields(StationRow))
 _COLS = ", ".join(f'"{c}"' for c in COLUMNS)

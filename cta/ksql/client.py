@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from cta import resources
 from cta.http import TRANSPORT_ERRORS
 from cta.ksql.lexer import split_statements
 from cta.ports import KsqlResult
@@ -29,7 +30,7 @@ KSQL_CONTENT_TYPE = "application/vnd.ksql.v1+json"
 HEADERS = {"Accept": KSQL_CONTENT_TYPE, "Content-Type": KSQL_CONTENT_TYPE}
 # Start every query at the earliest offset, or entries produced before it started are missed.
 DEFAULT_PROPERTIES: Mapping[str, str] = {"ksql.streams.auto.offset.reset": "earliest"}
-STATEMENT_DIR = Path(__file__).resolve().parents[2] / "sql" / "ksql"
+STATEMENT_DIR = resources.sql_dir() / "ksql"
 _FINISHED = frozenset({"SUCCESS", "RUNNING", "TERMINATED"})
 _ALREADY_EXISTS = "already exists"
 

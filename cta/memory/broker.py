@@ -12,34 +12,17 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
+from cta.memory.consumer import MemoryConsumer
 from cta.memory.groups import Group, Subscription, TopicPartition
 from cta.memory.partition import PartitionLog
-from cta.ports import DeliveryCallback, Headers, Record
+from cta.memory.producer import MemoryProducer
+from cta.memory.protocols import Deliveries, Failures, PendingMessage
+from cta.ports import Record
 from cta.topics import TopicSpec
-
-if TYPE_CHECKING:
-    from cta.memory.consumer import MemoryConsumer
-    from cta.memory.producer import MemoryProducer
 
 # Kafka's default message.max.bytes.
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
-
-# What a producer hands over per message: topic, value, key, headers, timestamp, callback.
-PendingMessage = tuple[
-    str, bytes | None, bytes | None, Headers, int | None, DeliveryCallback | None
-]
-# A batch's outcome: (callback, partition, offset) per acknowledged message that asked for one,
-# and (topic, reason) per refused message.
-Deliveries = list[tuple[DeliveryCallback, int, int]]
-Failures = list[tuple[str, str]]
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """librdkafka's default ``consistent_random`` partitioner for a non-empty key."""
-    return zlib.crc32(key) % partitions
-
 
 # log.message.timestamp.after.max.ms, whose default Kafka 4 lowered to one hour.
 MAX_FUTURE_TIMESTAMP_MS = 3_600_000
@@ -80,13 +63,9 @@ class MemoryBroker:
     # -- EventLog -------------------------------------------------------------------------
 
     def producer(self, client_id: str = "cta") -> MemoryProducer:
-        from cta.memory.producer import MemoryProducer
-
         return MemoryProducer(self, client_id=client_id)
 
     def consumer(self, group_id: str, *, client_id: str = "cta") -> MemoryConsumer:
-        from cta.memory.consumer import MemoryConsumer
-
         return MemoryConsumer(self, group_id, client_id=client_id)
 
     # -- TopicAdmin -----------------------------------------------------------------------
@@ -167,7 +146,13 @@ class MemoryBroker:
                     )
                     continue
                 if topic.compacted and key is None:
-                    failures.append((topic_name, "a compacted topic needs a key on every message"))
+                    failures.append(
+                        (
+                            topic_name,
+                            "Broker failed to validate record: "
+                            "a compacted topic needs a key on every message",
+                        )
+                    )
                     continue
                 if timestamp_ms is not None and timestamp_ms - now_ms > MAX_FUTURE_TIMESTAMP_MS:
                     # Kafka 4 refuses CreateTime more than an hour ahead (KIP-937).
@@ -251,7 +236,3 @@ class MemoryBroker:
         if found is None:
             raise KeyError(f"unknown topic {topic!r}")
         return found
-
-
-# The EventLog port's name for the same object.
-MemoryEventLog = MemoryBroker

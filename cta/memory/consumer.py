@@ -5,17 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from cta.memory.broker import MemoryBroker
 from cta.memory.groups import Subscription, TopicPartition
+from cta.memory.protocols import GroupCoordinator
 from cta.ports import Record
 
 
 class MemoryConsumer:
     """Joins its group on ``subscribe``; the group rebalances when members come and go or a
     topic appears. A newly assigned partition starts at the group's committed offset, else at
-    the earliest offset (auto.offset.reset=earliest), or at 0 with ``from_beginning``."""
+    the earliest offset (auto.offset.reset=earliest), or at 0 with ``from_beginning``. A
+    partition that comes back resumes after what this member returned from it, unless the
+    group committed further meanwhile (as ``KafkaConsumer`` does)."""
 
-    def __init__(self, broker: MemoryBroker, group_id: str, *, client_id: str = "cta") -> None:
+    def __init__(self, broker: GroupCoordinator, group_id: str, *, client_id: str = "cta") -> None:
         self.group_id = group_id
         self.client_id = client_id
         self._broker = broker
@@ -23,6 +25,8 @@ class MemoryConsumer:
         self._from_beginning = False
         self._generation: tuple[int, int] = (-1, -1)
         self._positions: dict[TopicPartition, int] = {}
+        # Positions of partitions that moved to another member, in case they come back.
+        self._reached: dict[TopicPartition, int] = {}
         self._order: list[TopicPartition] = []
         self._next_start = 0
         self._buffer: list[Record] = []
@@ -37,6 +41,7 @@ class MemoryConsumer:
                 self._broker.leave_group(self.group_id, self._member_id)
             self._from_beginning = from_beginning
             self._positions.clear()
+            self._reached.clear()
             self._buffer.clear()
             self._member_id = self._broker.join_group(self.group_id, subscription)
 
@@ -86,7 +91,8 @@ class MemoryConsumer:
             self._closed = True
 
     def _sync(self) -> None:
-        """Pick up a rebalance: keep positions of retained partitions, start new ones."""
+        """Pick up a rebalance: keep positions of retained partitions, start new ones, remember
+        where moved ones were."""
         assert self._member_id is not None
         broker = self._broker
         generation = broker.generation(self.group_id)
@@ -96,12 +102,18 @@ class MemoryConsumer:
         assigned = broker.assignment(self.group_id, self._member_id)
         positions: dict[TopicPartition, int] = {}
         for tp in assigned:
+            committed = broker.committed_offset(self.group_id, *tp)
             if tp in self._positions:
                 positions[tp] = self._positions[tp]
+            elif tp in self._reached:
+                positions[tp] = max(self._reached.pop(tp), committed or 0)
             elif self._from_beginning:
                 positions[tp] = 0
             else:
-                positions[tp] = broker.committed_offset(self.group_id, *tp) or 0
+                positions[tp] = committed or 0
+        for tp, position in self._positions.items():
+            if tp not in positions:
+                self._reached[tp] = position
         # Records buffered for partitions that moved away are no longer ours to hand out.
         self._buffer = [r for r in self._buffer if (r.topic, r.partition) in positions]
         self._positions = positions

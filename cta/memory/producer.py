@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 
-from cta.memory.broker import MemoryBroker, PendingMessage
+from cta.memory.protocols import BatchLog, PendingMessage
 from cta.ports import DeliveryCallback, DeliveryError, Headers
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class MemoryProducer:
     def __init__(
         self,
-        broker: MemoryBroker,
+        broker: BatchLog,
         *,
         client_id: str = "cta",
         batch_size: int = 10_000,

@@ -26,16 +26,15 @@ def _adapters(args: argparse.Namespace) -> tuple[EventLog, SchemaRegistry, Topic
         broker.create_topics(PIPELINE_TOPICS)
         return broker, MemorySchemaRegistry(), broker
     # Imported lazily: the real adapters pull in confluent-kafka.
-    # TODO(cta.kafka): relies on cta.kafka.kafka_backend(settings), not written yet at the time.
-    from cta.kafka import kafka_backend  # type: ignore[attr-defined,unused-ignore]
+    from cta.kafka.admin import KafkaTopicAdmin
+    from cta.kafka.event_log import KafkaEventLog
+    from cta.kafka.registry import HttpSchemaRegistry
 
-    settings = Settings(
-        backend="kafka",
-        bootstrap_servers=args.bootstrap_servers,
-        schema_registry_url=args.schema_registry_url,
+    return (
+        KafkaEventLog(args.bootstrap_servers),
+        HttpSchemaRegistry(args.schema_registry_url),
+        KafkaTopicAdmin(args.bootstrap_servers),
     )
-    backend = kafka_backend(settings)
-    return backend.log, backend.registry, backend.admin
 
 
 def main(argv: list[str] | None = None) -> None:

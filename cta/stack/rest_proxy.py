@@ -7,7 +7,7 @@ import sys
 
 import requests
 
-from cta.stack.config import REPO_ROOT, StackConfig
+from cta.stack.config import PROJECT_DIR, StackConfig
 from cta.stack.service import Service
 
 NAME = "rest-proxy"
@@ -46,7 +46,7 @@ def service(config: StackConfig) -> Service:
         log_file=config.logs_dir / f"{NAME}.log",
         depends_on=("kafka", "registry"),
         env={"PYTHONUNBUFFERED": "1"},
-        cwd=REPO_ROOT,
+        cwd=PROJECT_DIR,
         unavailable=missing_reason(),
         port=config.rest_proxy_port,
     )

@@ -11,11 +11,12 @@ from cta.config import Settings
 from cta.connect.client import ConnectClient, ConnectError, ConnectorFailed
 from cta.connect.config import stations_connector_config
 from cta.connect.emulator import ConnectApp
-from cta.http import HttpRequest, in_process_session
+from cta.http import HttpRequest
 from cta.memory.broker import MemoryBroker
 from cta.memory.stations_db import MemoryStationDatabase
 from cta.ports import StationRow
 from cta.runtime import drain
+from cta.testing import InProcessStack
 from cta.topics import STATIONS_RAW
 from tests.samples import CLARK_LAKE_BLUE, CLARK_LAKE_GREEN
 
@@ -26,14 +27,15 @@ CONFIG = stations_connector_config(Settings())
 
 class World:
     def __init__(self) -> None:
-        self.broker = MemoryBroker()
-        self.db = MemoryStationDatabase()
+        memory = InProcessStack()  # no topics: the worker creates the ones it writes
+        self.broker: MemoryBroker = memory.broker
+        self.db: MemoryStationDatabase = memory.stations_db
         self.start()
 
     def start(self) -> None:
         """(Re)start the Connect worker over the same broker and table."""
         self.app = ConnectApp(self.broker, self.broker, self.db, worker_id="w1:8083")
-        self.client = ConnectClient(BASE, session=in_process_session(BASE, self.app))
+        self.client = ConnectClient(BASE, session=InProcessStack.session(BASE, self.app))
 
     def raw(self) -> list[tuple[bytes | None, bytes | None]]:
         return [(r.key, r.value) for r in self.broker.records(STATIONS_RAW)]

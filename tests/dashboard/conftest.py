@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from cta.dashboard.app import DashboardApp, create_app
 from cta.dashboard.state import DashboardState
 from cta.runtime import Pump
+from cta.testing import listening_socket
 
 _names = itertools.count(1)
 
@@ -21,12 +21,6 @@ _names = itertools.count(1)
 def unique_name() -> str:
     """Sanic keeps a registry of app names: every test app gets its own."""
     return f"cta-dashboard-test-{next(_names)}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:
@@ -37,7 +31,9 @@ class LiveServer:
         # Sanic's TouchUp rewrites class-level methods on the first app's start; a second app
         # started in the same process (outside sanic-testing's test mode) then fails.
         app.config.TOUCHUP = False
-        self.port = free_port()
+        # Bound and listening before the server starts: no other process can take the port.
+        self._sock = listening_socket()
+        self.port = int(self._sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -64,7 +60,7 @@ class LiveServer:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         server: Any = await self.app.create_server(
-            host="127.0.0.1", port=self.port, return_asyncio_server=True, access_log=False
+            sock=self._sock, return_asyncio_server=True, access_log=False
         )
         await server.startup()
         await server.before_start()

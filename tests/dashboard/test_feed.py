@@ -5,8 +5,6 @@ from typing import Any
 
 import pytest
 
-from cta import schemas
-from cta.avro import AvroEncoder
 from cta.dashboard.feed import DashboardFeed
 from cta.dashboard.state import DashboardState
 from cta.memory.broker import MemoryBroker
@@ -14,6 +12,7 @@ from cta.memory.registry import MemorySchemaRegistry
 from cta.ports import EventProducer, SchemaRegistryError
 from cta.processors.stations import TransformedStation, encode_table_key, encode_table_value
 from cta.runtime import drain
+from cta.testing import InProcessStack
 from cta.topics import (
     ARRIVALS,
     PIPELINE_TOPICS,
@@ -21,7 +20,6 @@ from cta.topics import (
     TURNSTILE_SUMMARY,
     WEATHER,
     TopicSpec,
-    subject_for,
 )
 
 # A per-station arrivals topic: the dashboard subscribes by pattern, so it must match too.
@@ -32,16 +30,12 @@ class Pipeline:
     """The dashboard's input topics on the in-process broker, with typed writers."""
 
     def __init__(self) -> None:
-        self.broker = MemoryBroker()
-        self.broker.create_topics([*PIPELINE_TOPICS, TopicSpec(STATION_ARRIVALS)])
-        self.registry = MemorySchemaRegistry()
+        memory = InProcessStack.create(PIPELINE_TOPICS, TopicSpec(STATION_ARRIVALS))
+        self.broker: MemoryBroker = memory.broker
+        self.registry: MemorySchemaRegistry = memory.registry
         self.producer: EventProducer = self.broker.producer()
-        self.arrivals = AvroEncoder(
-            self.registry, subject_for(ARRIVALS, is_key=False), schemas.load("arrival_value")
-        )
-        self.weather = AvroEncoder(
-            self.registry, subject_for(WEATHER, is_key=False), schemas.load("weather_value")
-        )
+        self.arrivals = memory.encoder(ARRIVALS, "arrival_value")
+        self.weather = memory.encoder(WEATHER, "weather_value")
 
     def station(self, station: TransformedStation) -> None:
         self.producer.produce(

@@ -9,12 +9,12 @@ import sys
 import textwrap
 
 from cta.runtime import wait_for
-from tests.dashboard.conftest import free_port
+from cta.testing import listening_socket
 from tests.dashboard.test_app import EventStream
 
 SCRIPT = textwrap.dedent(
     """
-    import sys, threading
+    import socket, sys, threading
     from cta.dashboard import DashboardState, serve
 
     class Feed:
@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent(
 
     state = DashboardState()
     state.apply_station({"station_id": 1, "station_name": "Howard", "order": 0, "line": "red"})
-    serve(state, Feed(), "127.0.0.1", int(sys.argv[1]))
+    serve(state, Feed(), sock=socket.socket(fileno=int(sys.argv[1])))
     print("serve returned", flush=True)
     """
 )
@@ -45,13 +45,16 @@ def _healthy(port: int) -> bool:
 
 
 def test_serve_shuts_down_on_ctrl_c_with_a_stream_open() -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # The child serves on a socket bound here, so the port cannot be taken in between.
+    with listening_socket() as sock:
+        port = sock.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(sock.fileno())],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            pass_fds=(sock.fileno(),),
+        )
     try:
         wait_for(lambda: _healthy(port) or process.poll() is not None, timeout=20,
                  what="the dashboard to answer")

@@ -12,6 +12,7 @@ import pytest
 from pytest_bdd import given, parsers, when
 
 from cta import topics
+from cta.backend import Backend
 from cta.dashboard.feed import DashboardFeed
 from cta.dashboard.state import DashboardState
 from cta.data import default_network, load_station_rows
@@ -19,7 +20,7 @@ from cta.domain.clock import CHICAGO
 from cta.domain.lines import Network
 from cta.domain.simulation import StepEvents
 from cta.pipeline import Pipeline
-from cta.ports import Backend, Record, StationRow
+from cta.ports import Record, StationRow
 from cta.simulate import SimulationRunner
 from cta.verify import read_all
 

@@ -35,7 +35,7 @@ def _stations(world: World, blue: int, red: int, green: int) -> None:
         "green": green,
     }
     for line, stations in lines.items():
-        expected = [s.station_id for s in world.network.lines[line].stations]  # type: ignore[index]
+        expected = [s.station_id for s in world.network.lines[line].stations]
         assert [s["station_id"] for s in stations] == expected
 
 
@@ -130,6 +130,6 @@ def _arrivals_first(world: World) -> None:
     for _, value in decode_all(world.backend, world.records(topics.ARRIVALS)):
         state.apply_arrival(value)
     assert not any(entry["stations"] for entry in state.snapshot()["lines"])
-    for value in latest_per_key(world.records(topics.STATIONS_TABLE)).values():
-        state.apply_station(decode_table_value(value))
+    for table_value in latest_per_key(world.records(topics.STATIONS_TABLE)).values():
+        state.apply_station(decode_table_value(table_value))
     world.dashboard = state

@@ -89,7 +89,7 @@ def _dropped(world: World) -> None:
     assert off_lines, "the data has no row off the simulated lines"
     in_table = {s.station_id for s in stations_table(world)}
     assert not in_table & off_lines
-    processor = world.backend.extras.get("stations_processor")
+    processor = world.backend.stations_processor
     if processor is not None:  # the Faust worker counts in its own process
         assert processor.stats.dropped == sum(
             1 for r in world.rows if not (r.red or r.blue or r.green)

@@ -121,14 +121,14 @@ def _text_temperature(world: World) -> None:
 @when(parsers.parse('a weather reading is posted with content type "{content_type}"'))
 def _wrong_content_type(world: World, content_type: str) -> None:
     world.backend.admin.create_topics(topics.PIPELINE_TOPICS)
-    base_url, session = world.backend.extras["rest_proxy_http"]
+    http = world.backend.rest_proxy_http
     body = {
         "key_schema": schemas.load(schemas.WEATHER_KEY),
         "value_schema": schemas.load(schemas.WEATHER_VALUE),
         "records": [_reading_record(41.0)],
     }
-    world.answer = session.post(
-        f"{base_url}/topics/{topics.WEATHER}",
+    world.answer = http.session.post(
+        f"{http.base_url}/topics/{topics.WEATHER}",
         data=json.dumps(body),
         headers={"Content-Type": content_type, "Accept": "application/vnd.kafka.v2+json"},
         timeout=10,

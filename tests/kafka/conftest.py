@@ -5,21 +5,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import Producer
 
 from cta.config import Settings
-
-
-@pytest.fixture(scope="session")
-def mock_bootstrap() -> Iterator[str]:
-    """Bootstrap address of a one-broker librdkafka mock cluster, alive for the session."""
-    owner = Producer({"test.mock.num.brokers": 1, "bootstrap.servers": "", "log_level": 3})
-    brokers = owner.list_topics(timeout=10).brokers.values()
-    yield ",".join(f"{b.host}:{b.port}" for b in brokers)
-    owner.flush(1)
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
-"""KafkaTopicAdmin: topic specs (pure), offsets on the mock cluster, topic creation and configs
-on the real stack."""
+"""KafkaTopicAdmin beyond the port's contract (tests/contracts/): topic specs and configs."""
 
 from __future__ import annotations
 
@@ -8,10 +7,9 @@ import os
 import pytest
 
 from cta.config import Settings
-from cta.kafka.admin import KafkaTopicAdmin, UnknownTopicError, new_topic
+from cta.kafka.admin import KafkaTopicAdmin, new_topic
 from cta.kafka.event_log import KafkaEventLog
 from cta.ports import DeliveryError
-from cta.runtime import wait_for
 from cta.topics import TopicSpec
 
 
@@ -20,49 +18,6 @@ def test_a_compacted_spec_becomes_a_compacted_topic() -> None:
     assert (topic.topic, topic.num_partitions, topic.replication_factor) == ("t", 3, 2)
     assert topic.config == {"cleanup.policy": "compact"}
     assert new_topic(TopicSpec("plain")).config == {}
-
-
-def _produce(bootstrap: str, topic: str, count: int) -> None:
-    producer = KafkaEventLog(bootstrap).producer()
-    for i in range(count):
-        producer.produce(topic, b"x", key=f"{i}".encode())
-    producer.flush(20)
-
-
-def test_offsets_on_the_mock_cluster(mock_bootstrap: str, unique: str) -> None:
-    topic = f"off-{unique}"
-    _produce(mock_bootstrap, topic, 40)
-    admin = KafkaTopicAdmin(mock_bootstrap)
-    assert admin.list_topics()[topic] == 4  # the mock's auto-created layout
-    assert sum(admin.end_offsets(topic).values()) == 40
-    with pytest.raises(UnknownTopicError):
-        admin.end_offsets(f"missing-{unique}")
-    admin.close()
-
-
-# The mock cluster cannot list a group's offsets, so group lag is tested on the real stack.
-@pytest.mark.kafka
-def test_group_lag_counts_what_the_group_has_not_committed(
-    real_settings: Settings, unique: str
-) -> None:
-    bootstrap = real_settings.bootstrap_servers
-    topic = f"lag-{unique}"
-    admin = KafkaTopicAdmin(bootstrap)
-    admin.create_topics([TopicSpec(topic, partitions=2)])
-    _produce(bootstrap, topic, 40)
-    consumer = KafkaEventLog(bootstrap).consumer(f"g-{unique}")
-    consumer.subscribe([topic])
-    seen: list[object] = []
-    wait_for(lambda: bool(seen.extend(consumer.consume(100, 0.2))) or len(seen) >= 40)
-    consumer.commit()
-    consumer.close()
-    lag = admin.group_lag(f"g-{unique}")
-    assert lag == {(topic, 0): 0, (topic, 1): 0}
-
-    _produce(bootstrap, topic, 6)
-    assert sum(admin.group_lag(f"g-{unique}").values()) == 6
-    assert admin.group_lag(f"nobody-{unique}") == {}
-    admin.close()
 
 
 @pytest.mark.kafka

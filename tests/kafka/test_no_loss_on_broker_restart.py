@@ -23,7 +23,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer
 
 from cta import schemas, topics
 from cta.data import default_network
@@ -56,54 +55,6 @@ RESTART_FLUSH_TIMEOUT = 120.0
 # offsets would count records twice.
 SESSION_TIMEOUT_MS = 6_000
 OUTAGE_SECONDS = 10.0
-
-
-def test_a_partition_given_back_by_a_rebalance_is_not_replayed(
-    mock_bootstrap: str, unique: str
-) -> None:
-    """The mechanism the broker restart relies on, on librdkafka's mock cluster: another member
-    joining forces a rebalance, and the partition assigned back resumes after what was returned
-    (uncommitted), instead of replaying it from the group's committed offset."""
-    topic, other = f"rb-{unique}", f"rb-other-{unique}"
-    log_ = KafkaEventLog(
-        mock_bootstrap, consumer_config={"session.timeout.ms": 3000, "heartbeat.interval.ms": 500}
-    )
-    producer = log_.producer()
-    for i in range(10):
-        producer.produce(topic, f"a{i}".encode(), key=b"k")
-    producer.produce(other, b"x", key=b"k")
-    producer.flush(20)
-    group = f"rb-{unique}"
-    consumer = log_.consumer(group)
-    consumer.subscribe([topic])
-    returned: list[bytes | None] = []
-
-    def returned_at_least(count: int) -> bool:
-        returned.extend(r.value for r in consumer.consume(100, 0.2))
-        return len(returned) >= count
-
-    wait_for(lambda: returned_at_least(10), timeout=30, what="the first records")
-    # Nothing committed: a replay from the group's offsets would start again at a0.
-    joiner = Consumer(
-        {"bootstrap.servers": mock_bootstrap, "group.id": group, "session.timeout.ms": 3000}
-    )
-    try:
-        joiner.subscribe([other])
-
-        def rebalanced() -> bool:
-            joiner.poll(0.1)
-            returned.extend(r.value for r in consumer.consume(100, 0.1))
-            return bool(joiner.assignment())
-
-        wait_for(rebalanced, timeout=30, what="the rebalance")
-        for i in range(5):
-            producer.produce(topic, f"b{i}".encode(), key=b"k")
-        producer.flush(20)
-        wait_for(lambda: returned_at_least(15), timeout=30, what="the records after it")
-    finally:
-        joiner.close()
-        consumer.close()
-    assert returned == [f"a{i}".encode() for i in range(10)] + [f"b{i}".encode() for i in range(5)]
 
 
 @pytest.fixture(scope="module")

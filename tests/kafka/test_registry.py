@@ -1,13 +1,11 @@
-"""HttpSchemaRegistry: contract tests pinned with ``responses``, and the real registry when the
-stack is up (Confluent Schema Registry or Apicurio's ccompat API)."""
+"""HttpSchemaRegistry's HTTP shapes, pinned with ``responses`` (the port's contract on the real
+registry is in tests/contracts/test_schema_registry.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
-import requests
 import responses
 
 from cta.kafka.registry import UNREACHABLE, HttpSchemaRegistry
@@ -119,34 +117,3 @@ def test_an_unreachable_registry_is_reported() -> None:
         registry.subjects()
     assert failure.value.status == UNREACHABLE
     assert "127.0.0.1:9" in failure.value.message
-
-
-@pytest.mark.kafka
-def test_real_registry_refuses_an_incompatible_change(unique: str) -> None:
-    url = os.environ.get("CTA_SCHEMA_REGISTRY_URL")
-    if not url:
-        pytest.skip("CTA_SCHEMA_REGISTRY_URL not set: no real registry")
-    try:
-        requests.get(url, timeout=2)
-    except requests.ConnectionError:
-        pytest.skip(f"registry at {url} not reachable")
-    registry = HttpSchemaRegistry(url)
-    subject = f"cta-test-{unique}-value"
-    first = registry.register(subject, SCHEMA)
-    assert registry.schema_by_id(first) and registry.latest(subject).schema_id == first
-    assert subject in registry.subjects()
-    # Adding a field without a default breaks BACKWARD compatibility.
-    breaking = json.dumps(
-        {
-            "type": "record",
-            "name": "Thing",
-            "namespace": "t",
-            "fields": [{"name": "a", "type": "int"}, {"name": "b", "type": "string"}],
-        }
-    )
-    assert registry.is_compatible(subject, breaking) is False
-    with pytest.raises(SchemaRegistryError) as refusal:
-        registry.register(subject, breaking)
-    assert refusal.value.status == 409
-    # A fresh client (no cache) finds the same id for the same schema.
-    assert HttpSchemaRegistry(url).register(subject, SCHEMA) == first

@@ -1,29 +1,27 @@
-"""An in-process stack for the KSQL tests: the memory broker and registry, the pipeline topics,
-and a turnstile producer speaking the producers' wire contract (Avro key and value)."""
+"""The KSQL tests' stack: cta.testing's in-process stack (pipeline topics), and a turnstile
+producer speaking the producers' wire contract (Avro key and value)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from cta import schemas
-from cta.avro import AvroEncoder
 from cta.ksql.engine import KsqlEngine
 from cta.memory.broker import MemoryBroker
 from cta.memory.registry import MemorySchemaRegistry
-from cta.topics import PIPELINE_TOPICS, TURNSTILE_SUMMARY, TURNSTILES, subject_for
+from cta.testing import InProcessStack
+from cta.topics import TURNSTILE_SUMMARY, TURNSTILES
 
 
-@dataclass
 class Stack:
-    broker: MemoryBroker
-    registry: MemorySchemaRegistry
-    key_encoder: AvroEncoder
-    value_encoder: AvroEncoder
+    def __init__(self) -> None:
+        memory = InProcessStack.create()
+        self.broker: MemoryBroker = memory.broker
+        self.registry: MemorySchemaRegistry = memory.registry
+        self.key_encoder = memory.encoder(TURNSTILES, "turnstile_key", is_key=True)
+        self.value_encoder = memory.encoder(TURNSTILES, "turnstile_value")
 
     def engine(self) -> KsqlEngine:
         return KsqlEngine(self.broker, self.broker, self.registry, restore_timeout=5.0)
@@ -71,15 +69,5 @@ class Stack:
 
 
 @pytest.fixture
-def stack() -> Iterator[Stack]:
-    broker = MemoryBroker()
-    broker.create_topics(PIPELINE_TOPICS)
-    registry = MemorySchemaRegistry()
-    yield Stack(
-        broker,
-        registry,
-        AvroEncoder(registry, subject_for(TURNSTILES, is_key=True), schemas.load("turnstile_key")),
-        AvroEncoder(
-            registry, subject_for(TURNSTILES, is_key=False), schemas.load("turnstile_value")
-        ),
-    )
+def stack() -> Stack:
+    return Stack()

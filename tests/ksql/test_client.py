@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import requests
@@ -32,7 +33,7 @@ def current_status(
     ]
 
 
-def ksql_request(text: str, props: dict[str, str] | None = None) -> list[matchers.Any]:
+def ksql_request(text: str, props: dict[str, str] | None = None) -> list[Any]:
     return [
         matchers.header_matcher({"Accept": KSQL_JSON, "Content-Type": KSQL_JSON}),
         matchers.json_params_matcher(
@@ -141,7 +142,7 @@ def test_queued_command_is_polled_until_success(client: KsqlClient) -> None:
     )
     (result,) = client.execute(CTAS)
     assert (result.status, result.query_id) == ("SUCCESS", "CTAS_T_5")
-    status_calls = [c for c in responses.calls if "/status/" in c.request.url]
+    status_calls = [c for c in responses.calls if "/status/" in (c.request.url or "")]
     assert len(status_calls) == 2
     assert status_calls[0].request.headers["Accept"] == KSQL_JSON
 

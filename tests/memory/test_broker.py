@@ -163,13 +163,6 @@ def test_compacted_topic_keeps_latest_value_per_key(broker: MemoryBroker) -> Non
     assert [(r.offset, r.value) for r in consumer.consume(10)] == [(2, b"2"), (3, b"1")]
 
 
-def test_compacted_topic_refuses_keyless_messages(broker: MemoryBroker) -> None:
-    producer = broker.producer()
-    producer.produce("table", b"v")
-    with pytest.raises(DeliveryError, match="needs a key"):
-        producer.flush()
-
-
 def test_create_topics_is_idempotent(broker: MemoryBroker) -> None:
     producer = broker.producer()
     producer.produce("events", b"v", b"k")

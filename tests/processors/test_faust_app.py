@@ -15,6 +15,7 @@ from cta.processors import faust_app  # noqa: E402
 from cta.processors.stations import (  # noqa: E402
     StationTable,
     TransformedStation,
+    decide,
     encode_table_key,
     encode_table_value,
 )
@@ -46,7 +47,8 @@ class Sent:
 
 
 def run(*records: tuple[bytes, bytes | None]) -> tuple[Any, Sent]:
-    app = faust_app.create_app("127.0.0.1:9092")
+    # Faust's agents, topics and tables are attributes it sets at run time.
+    app: Any = faust_app.create_app("127.0.0.1:9092")
     app.finalize()
     app.flow_control.resume()
     sent = Sent()
@@ -67,7 +69,7 @@ def run(*records: tuple[bytes, bytes | None]) -> tuple[Any, Sent]:
 
 
 def test_app_is_the_stations_stream_app_on_the_raw_topic() -> None:
-    app = faust_app.create_app("kafka-1:9092,kafka-2:9092")
+    app: Any = faust_app.create_app("kafka-1:9092,kafka-2:9092")
     assert app.conf.id == "stations-stream"
     assert [str(u) for u in app.conf.broker] == ["kafka://kafka-1:9092", "kafka://kafka-2:9092"]
     assert app.stations_agent.channel.get_topic_name() == STATIONS_RAW
@@ -118,7 +120,7 @@ def test_deleting_the_last_stop_of_an_entry_writes_a_tombstone() -> None:
 
 
 def test_decide_matches_the_in_process_runner_for_unknown_deletes() -> None:
-    outcome = faust_app.decide(StationTable(), key(1), None)
+    outcome = decide(StationTable(), key(1), None)
     assert outcome.unknown_delete and outcome.writes == ()
 
 

@@ -21,7 +21,8 @@ from cta.processors.stations import (
     transform_station,
 )
 from cta.runtime import drain
-from cta.topics import DEAD_LETTERS, PIPELINE_TOPICS, STATIONS_RAW, STATIONS_TABLE
+from cta.testing import InProcessStack
+from cta.topics import DEAD_LETTERS, STATIONS_RAW, STATIONS_TABLE
 from tests.samples import raw_row
 
 raw = raw_row
@@ -98,8 +99,7 @@ def test_station_table_keeps_an_entry_until_its_last_stop_leaves() -> None:
 
 @pytest.fixture
 def broker() -> MemoryBroker:
-    b = MemoryBroker()
-    b.create_topics(PIPELINE_TOPICS)
+    b = InProcessStack.create().broker
     return b
 
 

@@ -15,6 +15,7 @@ from cta.memory.registry import MemorySchemaRegistry
 from cta.rest_proxy.app import RestProxyApp
 from cta.rest_proxy.client import RestProxyClient, RestProxyError
 from cta.schemas import load
+from cta.testing import InProcessStack
 from cta.topics import WEATHER, TopicSpec
 
 BASE = "http://rest-proxy.test"
@@ -29,12 +30,9 @@ INT_WEATHER = json.dumps(
 
 class Stack:
     def __init__(self) -> None:
-        self.broker = MemoryBroker()
-        self.broker.create_topics([TopicSpec(WEATHER)])
-        self.registry = MemorySchemaRegistry()
-        self.session = in_process_session(
-            BASE, RestProxyApp(self.broker, self.registry, self.broker)
-        )
+        memory = InProcessStack.create([TopicSpec(WEATHER)])
+        self.broker, self.registry = memory.broker, memory.registry
+        self.session = memory.session(BASE, RestProxyApp(self.broker, self.registry, self.broker))
         self.client = RestProxyClient(BASE, session=self.session)
 
     def post(self, path: str, body: Any, content_type: str) -> requests.Response:

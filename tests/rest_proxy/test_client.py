@@ -51,12 +51,12 @@ def test_request_headers_and_body_shape_then_schema_ids() -> None:
     first, second = (call.request for call in responses.calls)
     assert first.headers["Content-Type"] == "application/vnd.kafka.avro.v2+json"
     assert first.headers["Accept"] == V2
-    assert json.loads(first.body) == {
+    assert json.loads(first.body or b"") == {
         "key_schema": KEY_SCHEMA,
         "value_schema": VALUE_SCHEMA,
         "records": [RECORD],
     }
-    assert json.loads(second.body) == {
+    assert json.loads(second.body or b"") == {
         "key_schema_id": 1,
         "value_schema_id": 2,
         "records": [RECORD],
@@ -139,7 +139,7 @@ def test_retriable_offsets_resend_only_the_failed_records() -> None:
     responses.post(URL, json=ok((0, 5, None), (None, None, 2)))
     responses.post(URL, json=ok((0, 6, None)))
     result = produce(client(), [RECORD, second])
-    assert json.loads(responses.calls[1].request.body)["records"] == [second]
+    assert json.loads(responses.calls[1].request.body or b"")["records"] == [second]
     assert result.offsets == (ProduceOffset(0, 5), ProduceOffset(0, 6))
 
 

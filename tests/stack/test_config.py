@@ -85,7 +85,7 @@ def test_cluster_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) ->
     dash_first = uuid.UUID(bytes=b"\xf8" + bytes(15))
     plain = uuid.UUID(bytes=b"\x10" + bytes(15))
     drawn = iter([dash_first, dash_first, plain])
-    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(drawn))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn))
     assert kafka.new_cluster_id() == "EAAAAAAAAAAAAAAAAAAAAA"
 
 
