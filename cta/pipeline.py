@@ -17,9 +17,9 @@ from cta.config import Settings
 from cta.connect.config import CONNECTOR_NAME, stations_connector_config
 from cta.dashboard.feed import DashboardFeed
 from cta.dashboard.state import DashboardState
-from cta.data import default_network, load_station_rows
+from cta.data_l import load_network, load_network_rows
 from cta.domain.lines import Network
-from cta.domain.simulation import Simulation
+from cta.domain.simulation import Simulation, TrainCounts
 from cta.ksql.client import statement_files
 from cta.ports import Backend, StationRow
 from cta.runtime import BackgroundPump, Pump, drain
@@ -38,9 +38,13 @@ class Pipeline:
         settings: Settings | None = None,
     ) -> None:
         self.backend = backend
-        self.network = network or default_network()
-        self.station_rows = list(station_rows) if station_rows is not None else load_station_rows()
         self.settings = settings or Settings.from_env()
+        self.network = network or load_network(self.settings.network, self.settings.month or None)
+        self.station_rows = (
+            list(station_rows)
+            if station_rows is not None
+            else load_network_rows(self.network.name)
+        )
         self._background: list[BackgroundPump] = []
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -123,7 +127,7 @@ class Pipeline:
         *,
         start: datetime,
         seed: int = 0,
-        trains_per_line: int = 10,
+        trains_per_line: TrainCounts = None,
         step: timedelta = timedelta(minutes=5),
     ) -> SimulationRunner:
         simulation = Simulation(
