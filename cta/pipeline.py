@@ -16,6 +16,7 @@ from cta import schemas, topics
 from cta.config import Settings
 from cta.connect.config import CONNECTOR_NAME, stations_connector_config
 from cta.dashboard.feed import DashboardFeed
+from cta.dashboard.layout import BoardLayout
 from cta.dashboard.state import DashboardState
 from cta.data_l import load_network, load_network_rows
 from cta.domain.lines import Network
@@ -138,6 +139,17 @@ class Pipeline:
     def dashboard(
         self, state: DashboardState | None = None
     ) -> tuple[DashboardState, DashboardFeed]:
-        state = state or DashboardState()
+        state = state or DashboardState(self.board_layout())
         return state, DashboardFeed(self.backend.log, self.backend.registry, state)
+
+    def board_layout(self) -> BoardLayout | None:
+        """The whole 'L' board's layout; None for the seed network (the original board)."""
+        if self.network.name == "seed":
+            return None
+        coordinates = {
+            row.station_id: (row.latitude, row.longitude)
+            for row in self.station_rows
+            if row.latitude is not None and row.longitude is not None
+        }
+        return BoardLayout.from_network(self.network, coordinates)
 
