@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
 from cta import topics
 from cta.processors.stations import TransformedStation, decode_table_value
 from tests.features.conftest import World, latest_per_key
+
+pytestmark = pytest.mark.network("seed")
 
 scenarios("stations.feature")
 
