@@ -233,8 +233,9 @@ class DashboardState:
         with self._lock:
             self._counts[station_id] = count
             changed = False
-            for (_, sid), row in self._stations.items():
-                if sid == station_id and row.entries != count:
+            for line in self._colors:
+                row = self._stations.get((line, station_id))
+                if row is not None and row.entries != count:
                     row.entries = count
                     changed = True
             if changed:
