@@ -16,7 +16,7 @@ from types import FrameType
 from cta import topics
 from cta.backends import open_backend
 from cta.config import Settings
-from cta.data_l import NETWORKS
+from cta.data_l import NETWORKS, NetworkChoiceError
 from cta.domain.clock import CHICAGO
 from cta.domain.events import LineColor
 from cta.pipeline import Pipeline
@@ -266,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         return 130
+    except NetworkChoiceError as exc:
+        print(f"cta {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

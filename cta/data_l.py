@@ -68,6 +68,10 @@ def l_dir(directory: Path | None = None) -> Path:
     return directory or fixtures_dir() / L_DIR
 
 
+class NetworkChoiceError(ValueError):
+    """A network or ridership month that the data does not have (a user's choice, not a bug)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LineInfo:
     color: LineColor
@@ -288,7 +292,9 @@ class WholeL:
         month = month or self.latest_month
         if month not in self.ridership:
             first, last = min(self.ridership), max(self.ridership)
-            raise ValueError(f"no ridership for {month}: the data covers {first} to {last}")
+            raise NetworkChoiceError(
+                f"no ridership for {month}: the data covers {first} to {last}"
+            )
         names = self.station_names()
         lines = {color: self._line(info, names) for color, info in self.lines.items()}
         served = {sid for line in lines.values() for sid in line.station_ids}
@@ -366,12 +372,14 @@ def load_network(name: str = DEFAULT_NETWORK, month: str | None = None) -> Netwo
     original three lines with their October 2018 figures (no other month exists for them)."""
     if name == "seed":
         if month:
-            raise ValueError("the seed network has October 2018 figures only: drop --month")
+            raise NetworkChoiceError(
+                "the seed network has October 2018 figures only: drop --month"
+            )
         from cta.data import default_network
 
         return default_network()
     if name != "l":
-        raise ValueError(f"unknown network {name!r}: choose from {', '.join(NETWORKS)}")
+        raise NetworkChoiceError(f"unknown network {name!r}: choose from {', '.join(NETWORKS)}")
     return load_whole_l().network(month)
 
 
@@ -382,5 +390,5 @@ def load_network_rows(name: str = DEFAULT_NETWORK) -> list[StationRow]:
 
         return load_station_rows()
     if name != "l":
-        raise ValueError(f"unknown network {name!r}: choose from {', '.join(NETWORKS)}")
+        raise NetworkChoiceError(f"unknown network {name!r}: choose from {', '.join(NETWORKS)}")
     return load_whole_l().station_rows()
