@@ -58,7 +58,13 @@ class Pipeline:
         backend.admin.create_topics(topics.PIPELINE_TOPICS)
         backend.stations_db.create_schema()
         written = backend.stations_db.load(self.station_rows)
-        log.info("stations table: %d rows loaded", written)
+        # The table holds one network's stops: rows of the other (a database that ran the seed
+        # before the whole 'L', or the reverse) are deleted, so Connect streams only these.
+        wanted = {row.stop_id for row in self.station_rows}
+        stale = [row.stop_id for row in backend.stations_db.rows() if row.stop_id not in wanted]
+        for stop_id in stale:
+            backend.stations_db.delete(stop_id)
+        log.info("stations table: %d rows loaded, %d stale deleted", written, len(stale))
         backend.connect.apply(CONNECTOR_NAME, stations_connector_config(self.settings))
         backend.connect.wait_running(CONNECTOR_NAME, timeout=connector_timeout)
         # The TURNSTILE stream takes its columns from the producers' registered value schema
