@@ -89,11 +89,18 @@ class DeviceProducer:
         produce, topic = self._producer.produce, self.topic
         encode_value, cached_key = self._value.encode, self._key_bytes.get
         sent = 0
+        # A station's riders of one step are one immutable event repeated (one per rider): the
+        # same object encodes to the same bytes, so a run of it is encoded once.
+        last: Event | None = None
+        key_bytes = value_bytes = b""
         for event in events:
-            key = event.as_key()
-            identity = tuple(key.values())
-            key_bytes = cached_key(identity) or self._encoded_key(key, identity)
-            produce(topic, encode_value(event.as_value()), key=key_bytes)
+            if event is not last:
+                key = event.as_key()
+                identity = tuple(key.values())
+                key_bytes = cached_key(identity) or self._encoded_key(key, identity)
+                value_bytes = encode_value(event.as_value())
+                last = event
+            produce(topic, value_bytes, key=key_bytes)
             sent += 1
         self.sent += sent
 
