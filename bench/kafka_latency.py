@@ -73,8 +73,10 @@ class TimedState(DashboardState):
         self.summaries: list[tuple[int, int, float]] = []  # (station, count, applied ms)
         self.recording = False
 
-    def apply_summary(self, station_id: int, count: int) -> bool:
-        changed = super().apply_summary(station_id, count)
+    def apply_summary(
+        self, station_id: int, count: int, first_timestamp: int | None = None
+    ) -> bool:
+        changed = super().apply_summary(station_id, count, first_timestamp)
         station, total = int(station_id), int(count)
         self.last_count[station] = total
         if self.recording:

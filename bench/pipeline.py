@@ -1,6 +1,9 @@
-"""Benchmark (run by hand): one simulated weekday of the three lines through the memory backend.
+"""Benchmark (run by hand): one simulated weekday through the memory backend.
 
-    .venv/bin/python bench/pipeline.py [--steps 288] [--seed 0]
+    .venv/bin/python bench/pipeline.py [--network l] [--month 2019-10] [--steps 288] [--seed 0]
+
+By default the whole 'L' with October 2019 ridership (about 625,000 entries on a weekday);
+``--network seed`` runs the original three lines with their October 2018 figures.
 
 Measured in one run, on the same records:
 1. baseline: a plain fastavro loop, encode + decode of every key and value (schemaless, parsed
@@ -30,16 +33,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cta import schemas, topics
 from cta.avro import AvroDecoder
 from cta.bootstrap.memory import memory_backend
+from cta.data_l import NETWORKS, load_network, load_network_rows
 from cta.domain.clock import CHICAGO
+from cta.domain.lines import Network
 from cta.domain.simulation import Simulation, StepEvents
 from cta.pipeline import Pipeline
 from cta.runtime import drain
 
 
-def simulate(steps: int, seed: int) -> tuple[list[StepEvents], float]:
-    pipeline_network = Pipeline(memory_backend()).network
+def simulate(network: Network, steps: int, seed: int) -> tuple[list[StepEvents], float]:
     simulation = Simulation(
-        pipeline_network, seed=seed, start=datetime(2026, 11, 23, 0, 0, tzinfo=CHICAGO)
+        network, seed=seed, start=datetime(2026, 11, 23, 0, 0, tzinfo=CHICAGO)  # a Monday
     )
     started = time.perf_counter()
     events = [simulation.placement()] + [simulation.step() for _ in range(steps)]
@@ -75,10 +79,12 @@ def baseline(events: list[StepEvents]) -> float:
     return time.perf_counter() - started
 
 
-def through_broker(events: list[StepEvents]) -> tuple[float, float, int, Pipeline]:
+def through_broker(
+    events: list[StepEvents], network: Network
+) -> tuple[float, float, int, Pipeline]:
     """Seconds to produce everything, seconds to consume+decode it all; events read back."""
     backend = memory_backend()
-    pipeline = Pipeline(backend)
+    pipeline = Pipeline(backend, network=network, station_rows=load_network_rows(network.name))
     pipeline.setup()
     pipeline.drain()
     runner = pipeline.simulation(start=events[0].at)
@@ -118,9 +124,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=288, help="288 five-minute steps = one day")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--network", choices=NETWORKS, default="l")
+    parser.add_argument("--month", default=None, help="YYYY-MM (l only; default 2019-10)")
     args = parser.parse_args()
+    month = args.month or ("2019-10" if args.network == "l" else None)
+    network = load_network(args.network, month)
+    print(f"network {network.name}, ridership {network.month or 'October 2018 (seed)'}")
 
-    events, simulated = simulate(args.steps, args.seed)
+    events, simulated = simulate(network, args.steps, args.seed)
     count = sum(len(s.arrivals) + len(s.turnstiles) + (1 if s.weather else 0) for s in events)
     turnstiles = sum(len(s.turnstiles) for s in events)
     print(
@@ -129,7 +140,7 @@ def main() -> None:
     )
 
     base = baseline(events)
-    produced, consumed, seen, pipeline = through_broker(events)
+    produced, consumed, seen, pipeline = through_broker(events, network)
     assert seen == count, f"read back {seen} of {count}"
     downstream, handled = through_pipeline(pipeline)
 

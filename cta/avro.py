@@ -79,7 +79,15 @@ class AvroDecoder:
         return int(schema_id)
 
     def decode(self, data: bytes) -> dict[str, Any]:
-        schema_id = self.schema_id(data)
+        # The header check inlined (not self.schema_id): this runs once per message read.
+        try:
+            magic, schema_id = _HEADER.unpack_from(data)
+        except struct.error:
+            raise WireFormatError(
+                f"message of {len(data)} bytes is shorter than the header"
+            ) from None
+        if magic != MAGIC_BYTE:
+            raise WireFormatError(f"unknown magic byte {magic}")
         parsed = self._parsed.get(schema_id)
         if parsed is None:
             parsed = parse_schema(self._registry.schema_by_id(schema_id))

@@ -16,7 +16,9 @@ from types import FrameType
 from cta import topics
 from cta.bootstrap import open_backend
 from cta.config import Settings
+from cta.data_l import NETWORKS, NetworkChoiceError
 from cta.domain.clock import CHICAGO
+from cta.domain.events import LineColor
 from cta.pipeline import Pipeline
 from cta.simulate import Progress, SimulationRunner
 from cta.verify import verify_topics
@@ -43,7 +45,37 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _network_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--network",
+        choices=NETWORKS,
+        default=None,
+        help="l: the whole 'L', eight lines (default; CTA_NETWORK); seed: the original three",
+    )
+    parser.add_argument(
+        "--month",
+        default=None,
+        help="YYYY-MM whose day-type ridership drives the turnstiles (l only; default: the "
+        "latest month in the data, 2024-04)",
+    )
+
+
+def train_counts_option(text: str) -> int | dict[LineColor, int]:
+    """``12`` (every line) or ``red=12,brown=6`` (those lines; the others keep their default)."""
+    if "=" not in text:
+        return int(text)
+    counts: dict[LineColor, int] = {}
+    for part in text.split(","):
+        name, _, count = part.partition("=")
+        try:
+            counts[LineColor(name.strip())] = int(count)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected LINE=COUNT, got {part!r}") from None
+    return counts
+
+
 def _simulation_options(parser: argparse.ArgumentParser, *, speed: float | None) -> None:
+    _network_options(parser)
     parser.add_argument("--steps", type=int, default=None, help="steps to run (default: forever)")
     parser.add_argument(
         "--speed",
@@ -52,7 +84,13 @@ def _simulation_options(parser: argparse.ArgumentParser, *, speed: float | None)
         help="clock speed: 1 = real time, 60 = an hour a minute; 0 = as fast as possible",
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--trains", type=int, default=10, help="trains per line")
+    parser.add_argument(
+        "--trains",
+        type=train_counts_option,
+        default=None,
+        help="trains per line: N for every line, or LINE=N,... (default: seed 10 per line; "
+        "l scaled with each line's length)",
+    )
     parser.add_argument("--step-minutes", type=float, default=5.0)
     parser.add_argument("--start", default=None, help="simulated start, YYYY-MM-DDTHH:MM Chicago")
 
@@ -76,9 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(dashboard)
     dashboard.add_argument("--host", default=None)
     dashboard.add_argument("--port", type=int, default=None)
+    _network_options(dashboard)
 
     setup = sub.add_parser("setup", help="topics, station table, connector, KSQL statements")
     _common(setup)
+    _network_options(setup)
 
     stack = sub.add_parser("stack", help="the native real stack (no Docker)")
     stack.add_argument("action", choices=("up", "down", "status"))
@@ -103,6 +143,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["dashboard_host"] = args.host
     if getattr(args, "port", None):
         overrides["dashboard_port"] = args.port
+    if getattr(args, "network", None):
+        overrides["network"] = args.network
+    if getattr(args, "month", None):
+        overrides["month"] = args.month
     return dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
 
 
@@ -241,6 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         return 130
+    except NetworkChoiceError as exc:
+        print(f"cta {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

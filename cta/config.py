@@ -22,6 +22,10 @@ class Settings:
     connect_database_port: int = 5432
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8888
+    # l: the whole 'L' (eight lines); seed: the original three lines. Month: YYYY-MM of the
+    # ridership that drives the turnstiles (empty: the latest in the data; l only).
+    network: str = "l"
+    month: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,4 +49,6 @@ class Settings:
             ),
             dashboard_host=get("dashboard_host", defaults.dashboard_host),
             dashboard_port=int(get("dashboard_port", str(defaults.dashboard_port))),
+            network=get("network", defaults.network),
+            month=get("month", defaults.month),
         )

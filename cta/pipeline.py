@@ -17,10 +17,11 @@ from cta.backend import Backend
 from cta.config import Settings
 from cta.connect.config import CONNECTOR_NAME, stations_connector_config
 from cta.dashboard.feed import DashboardFeed
+from cta.dashboard.layout import BoardLayout
 from cta.dashboard.state import DashboardState
-from cta.data import default_network, load_station_rows
+from cta.data_l import load_network, load_network_rows
 from cta.domain.lines import Network
-from cta.domain.simulation import Simulation
+from cta.domain.simulation import Simulation, TrainCounts
 from cta.ksql.client import statement_files
 from cta.ports import StationRow
 from cta.runtime import BackgroundPump, Pump, drain
@@ -39,9 +40,13 @@ class Pipeline:
         settings: Settings | None = None,
     ) -> None:
         self.backend = backend
-        self.network = network or default_network()
-        self.station_rows = list(station_rows) if station_rows is not None else load_station_rows()
         self.settings = settings or Settings.from_env()
+        self.network = network or load_network(self.settings.network, self.settings.month or None)
+        self.station_rows = (
+            list(station_rows)
+            if station_rows is not None
+            else load_network_rows(self.network.name)
+        )
         self._background: list[BackgroundPump] = []
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -54,7 +59,13 @@ class Pipeline:
         backend.admin.create_topics(topics.PIPELINE_TOPICS)
         backend.stations_db.create_schema()
         written = backend.stations_db.load(self.station_rows)
-        log.info("stations table: %d rows loaded", written)
+        # The table holds one network's stops: rows of the other (a database that ran the seed
+        # before the whole 'L', or the reverse) are deleted, so Connect streams only these.
+        wanted = {row.stop_id for row in self.station_rows}
+        stale = [row.stop_id for row in backend.stations_db.rows() if row.stop_id not in wanted]
+        for stop_id in stale:
+            backend.stations_db.delete(stop_id)
+        log.info("stations table: %d rows loaded, %d stale deleted", written, len(stale))
         backend.connect.apply(CONNECTOR_NAME, stations_connector_config(self.settings))
         backend.connect.wait_running(CONNECTOR_NAME, timeout=connector_timeout)
         # The TURNSTILE stream takes its columns from the producers' registered value schema
@@ -119,7 +130,7 @@ class Pipeline:
         *,
         start: datetime,
         seed: int = 0,
-        trains_per_line: int = 10,
+        trains_per_line: TrainCounts = None,
         step: timedelta = timedelta(minutes=5),
     ) -> SimulationRunner:
         simulation = Simulation(
@@ -130,6 +141,17 @@ class Pipeline:
     def dashboard(
         self, state: DashboardState | None = None
     ) -> tuple[DashboardState, DashboardFeed]:
-        state = state or DashboardState()
+        state = state or DashboardState(self.board_layout())
         return state, DashboardFeed(self.backend.log, self.backend.registry, state)
+
+    def board_layout(self) -> BoardLayout | None:
+        """The whole 'L' board's layout; None for the seed network (the original board)."""
+        if self.network.name == "seed":
+            return None
+        coordinates = {
+            row.station_id: (row.latitude, row.longitude)
+            for row in self.station_rows
+            if row.latitude is not None and row.longitude is not None
+        }
+        return BoardLayout.from_network(self.network, coordinates)
 

@@ -242,6 +242,17 @@ class StationRow:
     red: bool
     blue: bool
     green: bool
+    # Added for the whole 'L' (NULL/empty for the seed's rows, which never had them): the lines
+    # that stop at this platform, space-separated in page order ("blue brown green"), step-free
+    # access, and the platform's coordinates (WGS 84 degrees).
+    lines: str = ""
+    ada: bool | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @property
+    def line_names(self) -> tuple[str, ...]:
+        return tuple(self.lines.split())
 
     def as_json(self) -> dict[str, Any]:
         """The flat JSON row a source connector writes (JsonConverter, schemas disabled)."""
@@ -256,6 +267,10 @@ class StationRow:
             "red": self.red,
             "blue": self.blue,
             "green": self.green,
+            "lines": self.lines,
+            "ada": self.ada,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
         }
 
 

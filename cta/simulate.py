@@ -63,10 +63,8 @@ class SimulationRunner:
         if events.weather is not None:
             self.weather.send(events.weather)
             self.progress.per_topic[topics.WEATHER] += 1
-        for arrival in events.arrivals:
-            self.arrivals.send(arrival)
-        for entry in events.turnstiles:
-            self.turnstiles.send(entry)
+        self.arrivals.send_all(events.arrivals)
+        self.turnstiles.send_all(events.turnstiles)
         self._producer.flush()
         self.progress.per_topic[topics.ARRIVALS] += len(events.arrivals)
         self.progress.per_topic[topics.TURNSTILES] += len(events.turnstiles)

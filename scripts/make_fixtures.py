@@ -1,10 +1,16 @@
-"""Write fixtures/ from the original kit's CSVs (run once; see fixtures/README.md).
+"""Write fixtures/ from the public CTA data (run once; see fixtures/README.md).
 
 Usage: python scripts/make_fixtures.py SOURCE_DIR [OUT_DIR]
+       python scripts/make_fixtures.py l L_SOURCE_DIR SEED_SOURCE_DIR [OUT_DIR]
 
-SOURCE_DIR holds cta_stations.csv, ridership_seed.csv and ridership_curve.csv. Only the figures
-carry over: our files use our own column names and order, LF line endings, a line column instead
-of three flags, and rows sorted by line and position.
+The first form writes the seed network (the original three lines): SOURCE_DIR holds
+cta_stations.csv, ridership_seed.csv and ridership_curve.csv. Only the figures carry over: our
+files use our own column names and order, LF line endings, a line column instead of three flags,
+and rows sorted by line and position.
+
+The second form writes fixtures/l/ (the whole 'L', see ``make_l``)
+from the 2022 stops list and the 2001-2024 monthly ridership in L_SOURCE_DIR; the Red, Blue and
+Green running orders come from the seed's ``order`` column in SEED_SOURCE_DIR.
 """
 
 from __future__ import annotations
@@ -84,6 +90,12 @@ def make_curve(source: Path, out: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
+    if len(argv) >= 2 and argv[1] == "l":
+        if len(argv) not in (4, 5):
+            raise SystemExit(__doc__)
+        out = Path(argv[4]) if len(argv) == 5 else Path(__file__).resolve().parents[1] / "fixtures"
+        make_l(Path(argv[2]), Path(argv[3]), out / "l")
+        return
     if len(argv) not in (2, 3):
         raise SystemExit(__doc__)
     source = Path(argv[1])
@@ -91,6 +103,150 @@ def main(argv: list[str]) -> None:
     make_stops(source, out)
     make_ridership(source, out)
     make_curve(source, out)
+
+
+# --- the whole 'L' -------------------------------------------------------------------------------
+
+# Line flag columns of the stops list -> our line names; P (Linden-Howard local) and Pexp (the
+# whole Purple Line) both mean Purple stops at that platform.
+L_FLAGS = {
+    "RED": "red", "BLUE": "blue", "G": "green", "BRN": "brown",
+    "P": "purple", "Pexp": "purple", "Y": "yellow", "Pnk": "pink", "O": "orange",
+}
+# Page order (CTA's own), display names, official colours (GTFS routes.txt) and train-id prefixes.
+L_LINES = [
+    ("red", "Red", "C60C30", "RL"),
+    ("blue", "Blue", "00A1DE", "BL"),
+    ("brown", "Brown", "62361B", "BR"),
+    ("green", "Green", "009B3A", "GL"),
+    ("orange", "Orange", "F9461C", "OR"),
+    ("purple", "Purple", "522398", "PR"),
+    ("pink", "Pink", "E27EA6", "PK"),
+    ("yellow", "Yellow", "F9E300", "YL"),
+]
+# Running orders of the lines the seed lacks (SOURCE.md of the 'L' data), terminal first; the
+# stations after LOOP_AT are the Loop, in the line's running direction round it.
+LOOP_ORDERS = {
+    "brown": [41290, 41180, 40870, 41010, 41480, 40090, 41500, 41460, 41440, 41310, 40360, 41320,
+              41210, 40530, 41220, 40660, 40800, 40710, 40460,
+              40730, 40040, 40160, 40850, 40680, 41700, 40260, 40380],
+    "orange": [40930, 40960, 41150, 40310, 40120, 41060, 41130, 41400,
+               40850, 40160, 40040, 40730, 40380, 40260, 41700, 40680],
+    "pink": [40580, 40420, 40600, 40150, 40780, 41040, 40440, 40740, 40210, 40830, 41030, 40170,
+             41510, 41160,
+             40380, 40260, 41700, 40680, 40850, 40160, 40040, 40730],
+    "purple": [41050, 41250, 40400, 40520, 40050, 40690, 40270, 40840, 40900, 40540, 41320, 41210,
+               40530, 41220, 40660, 40800, 40710, 40460,
+               40380, 40260, 41700, 40680, 40850, 40160, 40040, 40730],
+}
+LOOP_STATIONS = 8
+YELLOW = [40140, 41680, 40900]
+GREEN_SPLIT = 40510  # Garfield: the Ashland/63rd and Cottage Grove branches part after it
+GREEN_COTTAGE = [41140, 40720]  # King Drive, Cottage Grove
+
+
+def _l_stops(source: Path) -> list[dict[str, str]]:
+    # The export starts with a UTF-8 BOM: utf-8-sig drops it from the first column name.
+    with (source / "l_stops_2022.csv").open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _seed_order(seed_source: Path, column: str) -> list[int]:
+    rows = [r for r in _read(seed_source / "cta_stations.csv") if r[column] == "TRUE"]
+    ordered: list[int] = []
+    for r in sorted(rows, key=lambda r: int(r["order"])):
+        if int(r["station_id"]) not in ordered:
+            ordered.append(int(r["station_id"]))
+    return ordered
+
+
+def make_l_stops(source: Path, out: Path) -> dict[str, set[int]]:
+    rank = {line: n for n, (line, *_rest) in enumerate(L_LINES)}
+    rows: list[list[object]] = []
+    served: dict[str, set[int]] = {line: set() for line, *_rest in L_LINES}
+    for r in _l_stops(source):
+        lines = sorted({L_FLAGS[f] for f in L_FLAGS if r[f] == "true"}, key=rank.__getitem__)
+        lat, lon = (float(v) for v in r["Location"].strip("()").split(","))
+        station_id = int(r["MAP_ID"])
+        for line in lines:
+            served[line].add(station_id)
+        rows.append([
+            int(r["STOP_ID"]), r["DIRECTION_ID"], r["STOP_NAME"], r["STATION_NAME"],
+            r["STATION_DESCRIPTIVE_NAME"], station_id, "yes" if r["ADA"] == "true" else "no",
+            f"{lat:.6f}", f"{lon:.6f}", " ".join(lines),
+        ])
+    rows.sort(key=lambda row: int(str(row[0])))
+    header = [
+        "stop_id", "direction", "stop_name", "station_name", "descriptive_name", "station_id",
+        "ada", "latitude", "longitude", "lines",
+    ]
+    _write(out / "stops.csv", header, rows)
+    return served
+
+
+def make_l_patterns(seed_source: Path, served: dict[str, set[int]], out: Path) -> None:
+    green = _seed_order(seed_source, "green")
+    split = green.index(GREEN_SPLIT) + 1
+    patterns: list[tuple[str, str, list[int], int | None]] = [
+        ("red", "red", _seed_order(seed_source, "red"), None),
+        ("blue", "blue", _seed_order(seed_source, "blue"), None),
+        ("brown", "brown", LOOP_ORDERS["brown"], len(LOOP_ORDERS["brown"]) - LOOP_STATIONS),
+        ("green-ashland", "green", green, None),
+        ("green-cottage", "green", green[:split] + GREEN_COTTAGE, None),
+        ("orange", "orange", LOOP_ORDERS["orange"], len(LOOP_ORDERS["orange"]) - LOOP_STATIONS),
+        ("purple", "purple", LOOP_ORDERS["purple"], len(LOOP_ORDERS["purple"]) - LOOP_STATIONS),
+        ("pink", "pink", LOOP_ORDERS["pink"], len(LOOP_ORDERS["pink"]) - LOOP_STATIONS),
+        ("yellow", "yellow", YELLOW, None),
+    ]
+    rows: list[list[object]] = []
+    for pattern, line, stations, loop_at in patterns:
+        covered = {s for p, ln, ss, _ in patterns if ln == line for s in ss}
+        if covered != served[line]:
+            raise SystemExit(f"{line}: patterns cover {sorted(covered ^ served[line])} wrongly")
+        for seq, station_id in enumerate(stations):
+            section = "loop" if loop_at is not None and seq >= loop_at else "line"
+            rows.append([pattern, line, seq, station_id, section])
+    _write(out / "patterns.csv", ["pattern", "line", "seq", "station_id", "section"], rows)
+    _write(
+        out / "lines.csv",
+        ["line", "name", "color", "train_prefix"],
+        [list(line) for line in L_LINES],
+    )
+
+
+def _month(month_beginning: str) -> str:
+    mm, _dd, yyyy = month_beginning.split("/")
+    return f"{yyyy}-{mm}"
+
+
+def _figure(raw: str) -> str:
+    # "1054" and "1054.0" are the same figure; the shorter spelling keeps the file small.
+    value = float(raw)
+    return str(int(value)) if value.is_integer() else f"{value:.1f}"
+
+
+def make_l_ridership(source: Path, out: Path) -> None:
+    # Wilson has three duplicated station-months: keep the row with the larger monthtotal.
+    best: dict[tuple[int, str], dict[str, str]] = {}
+    for r in _read(source / "ridership_monthly_2001_2024.csv"):
+        key = (int(r["station_id"]), _month(r["month_beginning"]))
+        kept = best.get(key)
+        if kept is None or float(r["monthtotal"]) > float(kept["monthtotal"]):
+            best[key] = r
+    rows = [
+        [station_id, month, _figure(r["avg_weekday_rides"]), _figure(r["avg_saturday_rides"]),
+         _figure(r["avg_sunday-holiday_rides"])]
+        for (station_id, month), r in sorted(best.items())
+    ]
+    _write(out / "ridership.csv", ["station_id", "month", "weekday", "saturday", "sunday_holiday"],
+           rows)
+
+
+def make_l(source: Path, seed_source: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    served = make_l_stops(source, out)
+    make_l_patterns(seed_source, served, out)
+    make_l_ridership(source, out)
 
 
 if __name__ == "__main__":

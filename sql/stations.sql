@@ -15,6 +15,13 @@ CREATE TABLE IF NOT EXISTS stations (
     green BOOLEAN NOT NULL
 );
 
+-- Added for the whole 'L' (issue 8); ADD COLUMN IF NOT EXISTS also upgrades a table created
+-- before them. Nullable or defaulted, so the seed's rows (which never had them) still load.
+ALTER TABLE stations ADD COLUMN IF NOT EXISTS lines VARCHAR(60) NOT NULL DEFAULT '';
+ALTER TABLE stations ADD COLUMN IF NOT EXISTS ada BOOLEAN;
+ALTER TABLE stations ADD COLUMN IF NOT EXISTS latitude DOUBLE PRECISION;
+ALTER TABLE stations ADD COLUMN IF NOT EXISTS longitude DOUBLE PRECISION;
+
 -- Whole old rows in the WAL, so update and delete events carry the row before the change.
 ALTER TABLE stations REPLICA IDENTITY FULL;
 

@@ -19,6 +19,7 @@ ARRIVAL = {
     "prev_station_id": None,
     "prev_direction": "a",
     "timestamp": 1_700_000_000_000,
+    "direction_name": "To Forest Park",
 }
 
 

@@ -18,7 +18,7 @@ from collections import deque
 from typing import Any
 
 from cta.avro import AvroDecoder
-from cta.dashboard.state import LINE_COLORS, DashboardState
+from cta.dashboard.state import DashboardState
 from cta.ports import EventConsumer, EventLog, Record, SchemaRegistry, SchemaRegistryError
 from cta.processors.stations import decode_table_value
 from cta.topics import ARRIVALS_PATTERN, STATIONS_TABLE, TURNSTILE_SUMMARY, WEATHER
@@ -139,7 +139,7 @@ class DashboardFeed:
             line, _, station_id = entry.partition(":")
             self.state.remove_station(line, int(station_id))
         elif isinstance(entry, int | str) and not isinstance(entry, bool):
-            for line in LINE_COLORS:
+            for line in self.state.lines():
                 self.state.remove_station(line, int(entry))
         else:
             raise MalformedMessage(f"stations-table key {entry!r} names no station")

@@ -148,9 +148,98 @@ def render_header(snapshot: Mapping[str, Any]) -> str:
 </header>"""
 
 
+# --- the whole 'L' (lines with a layout: see cta.dashboard.layout) -------------------------------
+
+
+def _heading_slot(slot: Mapping[str, Any] | None, direction: str) -> str:
+    """A train cell that also says where the train is heading ("To Kimball")."""
+    if slot is None:
+        return f'<td class="slot dir-{direction} empty">{EMPTY_SLOT}</td>'
+    status = str(slot["status"])
+    heading = str(slot.get("heading") or "")
+    detail = f"{heading} \u00b7 {status}" if heading else status
+    return (
+        f'<td class="slot dir-{direction} {_e(_status_class(status))}">'
+        f'<span class="train-id">{_e(slot["train_id"])}</span>'
+        f'<span class="train-status">{_e(detail)}</span></td>'
+    )
+
+
+def _whole_l_row(line: str, station: Mapping[str, Any]) -> str:
+    closed = bool(station.get("closed"))
+    entries = "closed" if closed else f"{int(station['entries']):,}"
+    row_class = ' class="closed"' if closed else ""
+    return (
+        f'<tr id="row-{_e(line)}-{_e(station["station_id"])}" '
+        f'data-station="{_e(station["station_id"])}"{row_class}>'
+        f'<td class="station">{_e(station["name"])}</td>'
+        f"{_heading_slot(station['a'], 'a')}{_heading_slot(station['b'], 'b')}"
+        f'<td class="entries">{_e(entries)}</td></tr>'
+    )
+
+
+def whole_l_rows(line: str, stations: Sequence[Mapping[str, Any]]) -> str:
+    """Station rows in running order, a heading row where a new part of the line starts (the
+    Loop, a branch) and where the trunk resumes."""
+    rows: list[str] = []
+    section = ""
+    for station in stations:
+        current = str(station.get("section") or "")
+        if current != section:
+            title = current or "Main line"
+            rows.append(f'<tr class="section-row"><th colspan="4">{_e(title)}</th></tr>')
+            section = current
+        rows.append(_whole_l_row(line, station))
+    return "".join(rows)
+
+
+def _whole_l_section(line: Mapping[str, Any]) -> str:
+    name = str(line["line"])
+    stations: Sequence[Mapping[str, Any]] = line["stations"]
+    directions: Mapping[str, str] = line["directions"]
+    body = whole_l_rows(name, stations) or (
+        '<tr class="waiting"><td colspan="4">Waiting for stations\u2026</td></tr>'
+    )
+    return (
+        f'<section class="line whole-l" id="line-{_e(name)}" data-line="{_e(name)}" '
+        f'style="--line-color: {_e(line["color"])}">'
+        f'<header class="line-header"><h2>{_e(line.get("name") or name.title())} Line</h2>'
+        f'<span class="line-meta">{_line_meta(len(stations), _trains_on(stations))}</span>'
+        "</header>"
+        '<table><thead><tr><th class="station">Station</th>'
+        f'<th class="slot dir-a">{_e(directions["a"])}</th>'
+        f'<th class="slot dir-b">{_e(directions["b"])}</th>'
+        '<th class="entries">Entries</th></tr></thead>'
+        f"<tbody>{body}</tbody></table></section>"
+    )
+
+
+def line_picker(snapshot: Mapping[str, Any]) -> str:
+    """Links that show one line at a time (CSS ``:target``; no script needed), for boards with
+    a layout; the seed board has none."""
+    lines = [line for line in snapshot["lines"] if "directions" in line]
+    if not lines:
+        return ""
+    links = "".join(
+        f'<a class="pick" href="#line-{_e(line["line"])}" '
+        f'style="--line-color: {_e(line["color"])}">{_e(line.get("name") or line["line"])}</a>'
+        for line in lines
+    )
+    month = snapshot.get("month")
+    ridership = f'<span class="ridership-month">Ridership of {_e(month)}</span>' if month else ""
+    return (
+        f'<nav class="line-picker" id="line-picker"><a class="pick all" href="#">All lines</a>'
+        f"{links}{ridership}</nav>"
+    )
+
+
+def _section(line: Mapping[str, Any]) -> str:
+    return _whole_l_section(line) if "directions" in line else _line_section(line)
+
+
 def render_page(snapshot: Mapping[str, Any]) -> str:
     """The whole HTML document for one snapshot."""
-    lines = "".join(_line_section(line) for line in snapshot["lines"])
+    lines = "".join(_section(line) for line in snapshot["lines"])
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -161,7 +250,7 @@ def render_page(snapshot: Mapping[str, Any]) -> str:
 </head>
 <body data-version="{_e(snapshot.get("version", 0))}">
 {render_header(snapshot)}
-<main class="lines" id="lines">{lines}</main>
+{line_picker(snapshot)}<main class="lines" id="lines">{lines}</main>
 <footer class="footer">Trains, turnstile entries and weather stream live from Kafka.</footer>
 <script src="/static/dashboard.js" defer></script>
 </body>

@@ -6,6 +6,11 @@ an event was lost or delivered twice. Arrivals and counts for stations not loade
 applied when the station arrives (the original dropped them, a start-up race).
 
 The feed thread writes while the web server reads: every method takes one lock.
+
+With a ``BoardLayout`` (the whole 'L') the board shows the layout's lines in their official
+colours, each line's stations in running order per pattern with the part of the line they are on
+(the Loop, a branch), the direction names riders read, and closed stations as closed; without
+one (the seed network) it is the original three-line board.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cta.dashboard.header import header
+from cta.dashboard.layout import BoardLayout
 
 # Page order and colours: the dashboard shows Blue, Red, then Green.
 LINE_COLORS: dict[str, str] = {"blue": "#1E90FF", "red": "#DC143C", "green": "#32CD32"}
@@ -64,6 +70,7 @@ class _Arrival:
     prev_station_id: int | None
     prev_direction: str | None
     timestamp_ms: int | None
+    direction_name: str | None = None
 
 
 def _field(source: Any, name: str) -> Any:
@@ -102,6 +109,7 @@ def _parse_arrival(value: Mapping[str, Any]) -> _Arrival:
     prev_id = value.get("prev_station_id")
     prev_direction = value.get("prev_direction")
     timestamp = value.get("timestamp")
+    heading = value.get("direction_name")
     return _Arrival(
         line=_text(_field(value, "line")),
         station_id=_int(_field(value, "station_id"), "station_id"),
@@ -113,17 +121,22 @@ def _parse_arrival(value: Mapping[str, Any]) -> _Arrival:
             None if prev_direction is None else _direction(prev_direction, "prev_direction")
         ),
         timestamp_ms=None if timestamp is None else _int(timestamp, "timestamp"),
+        direction_name=None if heading is None else _text(heading),
     )
 
 
 class DashboardState:
     """Stations, trains, turnstile counts and weather; ``version`` moves on every change."""
 
-    def __init__(self) -> None:
+    def __init__(self, layout: BoardLayout | None = None) -> None:
+        self.layout = layout
+        self._colors = (
+            {line.line: line.color for line in layout.lines} if layout is not None else LINE_COLORS
+        )
         self._lock = threading.RLock()
         self._version = 0
         self._stations: dict[tuple[str, int], _Station] = {}
-        self._trains: dict[str, dict[str, TrainPosition]] = {line: {} for line in LINE_COLORS}
+        self._trains: dict[str, dict[str, TrainPosition]] = {line: {} for line in self._colors}
         self._last_seen: dict[tuple[str, str], int] = {}
         self._pending: dict[tuple[str, str], _Arrival] = {}
         self._counts: dict[int, int] = {}
@@ -162,7 +175,7 @@ class DashboardState:
         name = _text(_field(station, "station_name"))
         order = _int(_field(station, "order"), "order")
         with self._lock:
-            if line not in LINE_COLORS:
+            if line not in self._colors:
                 self.ignored += 1
                 return False
             key = (line, station_id)
@@ -206,7 +219,7 @@ class DashboardState:
         applied for the same train is ignored, since partitions may deliver out of order."""
         arrival = _parse_arrival(value)
         with self._lock:
-            if arrival.line not in LINE_COLORS:
+            if arrival.line not in self._colors:
                 self.ignored += 1
                 return False
             clock_moved = self._saw_event_time(arrival.timestamp_ms)
@@ -251,8 +264,9 @@ class DashboardState:
             ):
                 self._first_counted_ms[station_id] = first
                 changed = True
-            for (_, sid), row in self._stations.items():
-                if sid == station_id and row.entries != count:
+            for line in self._colors:
+                row = self._stations.get((line, station_id))
+                if row is not None and row.entries != count:
                     row.entries = count
                     changed = True
             if changed:
@@ -304,6 +318,8 @@ class DashboardState:
         row = self._stations[(line, arrival.station_id)]
         target = (arrival.station_id, arrival.direction)
         new_slot = {"train_id": arrival.train_id, "status": arrival.status}
+        if arrival.direction_name is not None:
+            new_slot["heading"] = arrival.direction_name
         changed = trains.get(arrival.train_id) != target or row.slot(arrival.direction) != new_slot
         # The train index always points at the slot showing the train, so removing the train
         # clears its previous slot (prev_station_id/prev_direction) and any stale duplicate.
@@ -318,6 +334,10 @@ class DashboardState:
 
     # --- outputs ------------------------------------------------------------------------------
 
+    def lines(self) -> tuple[str, ...]:
+        """The lines this board shows, in page order."""
+        return tuple(self._colors)
+
     def trains(self, line: str) -> dict[str, TrainPosition]:
         """Train id -> (station_id, direction) of every train shown on ``line``."""
         with self._lock:
@@ -331,6 +351,8 @@ class DashboardState:
     def snapshot(self) -> dict[str, Any]:
         """Everything the page shows, JSON-able; lines in page order, stations by ``order``."""
         with self._lock:
+            if self.layout is not None:
+                return self._layout_snapshot(self.layout)
             lines = []
             for line, color in LINE_COLORS.items():
                 rows = sorted(
@@ -346,3 +368,29 @@ class DashboardState:
                 "weather": None if self._weather is None else dict(self._weather),
                 "lines": lines,
             }
+
+    def _layout_snapshot(self, layout: BoardLayout) -> dict[str, Any]:
+        """The whole 'L' snapshot (lock held): per line its name, colour, direction names and
+        stations in the layout's running order, each with its section and closed flag."""
+        lines = []
+        for line in layout.lines:
+            rank = {sid: n for n, sid in enumerate(line.station_ids)}
+            rows = sorted(
+                (row for (ln, _), row in self._stations.items() if ln == line.line),
+                key=lambda row: (rank.get(row.station_id, len(rank)), row.order, row.station_id),
+            )
+            stations = []
+            for row in rows:
+                shown = row.as_json()
+                shown["section"] = line.sections.get(row.station_id, "")
+                shown["closed"] = row.station_id in layout.closed
+                stations.append(shown)
+            lines.append(
+                {**line.as_json(), "directions": dict(line.directions), "stations": stations}
+            )
+        return {
+            "version": self._version,
+            "weather": None if self._weather is None else dict(self._weather),
+            "month": layout.month,
+            "lines": lines,
+        }

@@ -15,6 +15,11 @@ class LineColor(StrEnum):
     BLUE = "blue"
     RED = "red"
     GREEN = "green"
+    BROWN = "brown"
+    ORANGE = "orange"
+    PINK = "pink"
+    PURPLE = "purple"
+    YELLOW = "yellow"
 
 
 class Direction(StrEnum):
@@ -48,6 +53,8 @@ class Arrival:
     prev_station_id: int | None
     prev_direction: Direction | None
     timestamp_ms: int
+    # Where the train is heading, as riders read it ("To Kimball", "To the Loop").
+    direction_name: str | None = None
 
     def as_key(self) -> dict[str, Any]:
         return {"station_id": self.station_id}
@@ -62,6 +69,7 @@ class Arrival:
             "prev_station_id": self.prev_station_id,
             "prev_direction": None if self.prev_direction is None else self.prev_direction.value,
             "timestamp": self.timestamp_ms,
+            "direction_name": self.direction_name,
         }
 
 

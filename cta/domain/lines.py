@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from cta.domain.events import LineColor
+from cta.domain.patterns import Pattern
 from cta.domain.ridership import DayTypeRidership, HourlyCurve
 from cta.ports import StationRow
 
@@ -30,10 +31,18 @@ class Station:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """A line's stations, sorted by ``order``: index 0 is one terminal, the last the other."""
+    """A line's stations, sorted by ``order``, and the patterns its trains run.
+
+    With no ``patterns`` the line runs terminal to terminal along ``stations`` (index 0 is one
+    terminal, the last the other): the seed network's three lines. ``train_prefix`` starts the
+    ids of its trains (seed: the colour's initial and ``L``, ``BL003``)."""
 
     color: LineColor
     stations: tuple[Station, ...]
+    patterns: tuple[Pattern, ...] = ()
+    name: str = ""
+    color_hex: str = ""
+    train_prefix: str = ""
 
     def __len__(self) -> int:
         return len(self.stations)
@@ -41,6 +50,21 @@ class Line:
     @property
     def station_ids(self) -> tuple[int, ...]:
         return tuple(station.station_id for station in self.stations)
+
+    @property
+    def service_patterns(self) -> tuple[Pattern, ...]:
+        """The explicit patterns, or the one terminal-to-terminal pattern along ``stations``."""
+        if self.patterns:
+            return self.patterns
+        return (Pattern(self.color.value, self.station_ids),)
+
+    @property
+    def id_prefix(self) -> str:
+        return self.train_prefix or f"{self.color.value[0].upper()}L"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.color.value.title()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +74,16 @@ class Network:
     lines: Mapping[LineColor, Line]
     ridership: Mapping[int, DayTypeRidership]
     curve: HourlyCurve
+    # The ridership month ("2024-04"); None for the seed's single month.
+    month: str | None = None
+    # Stations with no entries in ``month`` (Berwyn and Lawrence from 2021): shown as closed.
+    closed: frozenset[int] = frozenset()
+    # Default trains per line; a line not listed runs DEFAULT_TRAINS_PER_LINE.
+    trains: Mapping[LineColor, int] | None = None
+    name: str = "seed"
+
+    def station_names(self) -> dict[int, str]:
+        return {s.station_id: s.name for line in self.lines.values() for s in line.stations}
 
     def stations_without_ridership(self) -> list[int]:
         """Ids of stations on a simulated line that have no ridership figures."""

@@ -1,25 +1,26 @@
 """The station simulation: trains moving along the lines, riders, hourly weather.
 
-Trains. A line of ``n`` stations has ``2(n-1)`` slots on a loop: slot ``p < n-1`` is station ``p``
-in direction ``b`` (towards the last station), slot ``p >= n-1`` is station ``2(n-1)-p`` in
-direction ``a`` (back towards index 0). So the first station only holds b-trains and the last only
-a-trains, every other station has one slot per direction, and a b-train reaching the last station
-arrives there as direction ``a`` (and an a-train reaching index 0 as ``b``). Every step each train
-moves to the next slot; distinct slots stay distinct, so no train is ever lost, duplicated or put
-in an occupied slot. Trains start at slots 0, s, 2s, ... with ``s = floor(2(n-1) / trains)``: the
-original's placement (index 0, s, 2s... in direction b, wrapping back in direction a).
+Trains. Each line's trains run round its *route* (``cta.domain.patterns``): the cycle of places
+(station, direction) of its service patterns' round trips. Every step each train moves to the
+next place of the route; trains start at places no two of them ever share at the same step, so
+no train is ever lost, duplicated or put where another one stands. For a terminal-to-terminal
+line of ``n`` stations the route is the original's ``2(n-1)`` slots: slot ``p < n-1`` is station
+``p`` in direction ``b`` (towards the last station), slot ``p >= n-1`` is station ``2(n-1)-p`` in
+direction ``a``; the first station only holds b-trains and the last only a-trains. There, trains
+start at slots 0, s, 2s, ... with ``s = floor(2(n-1) / trains)``: the original's placement.
 
 ``placement()`` puts the trains on the line and takes the first weather reading, whatever the
 minute, so a board has weather from its first snapshot rather than at the next full hour. Each
 ``step()`` advances the clock first, then emits: weather when the simulated minute is 0, then
-per line (blue, red, green) every station's turnstile entries, one event per rider, then one
+per line (in the network's order) every station's turnstile entries, one event per rider, then one
 arrival per train. Everything is stamped with the simulated time in epoch ms. The same network,
-seed, train count, step and start give the same events.
+seed, train counts, step and start give the same events.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,12 +33,17 @@ from cta.domain.events import (
     TurnstileEntry,
     WeatherReading,
 )
-from cta.domain.lines import LINE_ORDER, Line, Network
+from cta.domain.lines import Line, Network
+from cta.domain.patterns import Place, build_route, spread
 from cta.domain.ridership import DEFAULT_NOISE_BOUND, TurnstileModel
 from cta.domain.weather import WeatherModel
 
 DEFAULT_STEP = timedelta(minutes=5)
 DEFAULT_TRAINS_PER_LINE = 10
+# Default spacing on the whole 'L': one train per this many places of a line's route.
+PLACES_PER_TRAIN = 6
+
+TrainCounts = int | Mapping[LineColor, int] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,50 +60,65 @@ def train_capacity(station_count: int) -> int:
     return max(0, 2 * (station_count - 1))
 
 
-def train_id(color: LineColor, number: int) -> str:
-    return f"{color.value[0].upper()}L{number:03d}"
+def train_id(color: LineColor | Line, number: int) -> str:
+    prefix = color.id_prefix if isinstance(color, Line) else f"{color.value[0].upper()}L"
+    return f"{prefix}{number:03d}"
+
+
+def scaled_trains(line: Line) -> int:
+    """Trains for a line by its length: one per ``PLACES_PER_TRAIN`` places of its route, odd on
+    a line with two patterns so that consecutive trains alternate between them."""
+    places = len(build_route(line.service_patterns, {}))
+    count = max(1, round(places / PLACES_PER_TRAIN))
+    if len(line.service_patterns) > 1 and count % 2 == 0:
+        count += 1
+    return count
 
 
 class LineTrains:
-    """The trains of one line and their slots on the line's loop (see the module docstring)."""
+    """The trains of one line and their places on the line's route (see the module docstring)."""
 
-    def __init__(self, line: Line, count: int) -> None:
-        capacity = train_capacity(len(line))
-        if not 1 <= count <= capacity:
-            raise ValueError(
-                f"the {line.color} line ({len(line)} stations) holds 1 to {capacity} trains, "
-                f"not {count}"
-            )
+    def __init__(self, line: Line, count: int, names: Mapping[int, str] | None = None) -> None:
         self.line = line
-        self._loop = capacity
-        spacing = capacity // count
-        self._slots = {train_id(line.color, n): n * spacing for n in range(count)}
+        names = names if names is not None else {s.station_id: s.name for s in line.stations}
+        self.route: tuple[Place, ...] = build_route(line.service_patterns, names)
+        try:
+            starts = spread(self.route, count, even=not line.patterns)
+        except ValueError as exc:
+            raise ValueError(
+                f"the {line.color} line ({len(line)} stations) {exc}"
+            ) from None
+        self._index = {s.station_id: n for n, s in enumerate(line.stations)}
+        self._loop = len(self.route)
+        self._slots = {train_id(line, n): start for n, start in enumerate(starts)}
 
     def _position(self, slot: int) -> tuple[int, Direction]:
-        last = len(self.line) - 1
-        if slot < last:
-            return slot, Direction.B
-        return self._loop - slot, Direction.A
+        place = self.route[slot]
+        return self._index[place.station_id], place.direction
 
     def positions(self) -> dict[str, tuple[int, Direction]]:
         return {tid: self._position(slot) for tid, slot in self._slots.items()}
 
+    def places(self) -> dict[str, Place]:
+        return {tid: self.route[slot] for tid, slot in self._slots.items()}
+
     def _arrival(self, tid: str, slot: int, prev_slot: int | None, timestamp_ms: int) -> Arrival:
-        index, direction = self._position(slot)
+        place = self.route[slot]
         prev_station_id: int | None = None
         prev_direction: Direction | None = None
         if prev_slot is not None:
-            prev_index, prev_direction = self._position(prev_slot)
-            prev_station_id = self.line.stations[prev_index].station_id
+            prev = self.route[prev_slot]
+            prev_station_id, prev_direction = prev.station_id, prev.direction
         return Arrival(
-            station_id=self.line.stations[index].station_id,
+            station_id=place.station_id,
             train_id=tid,
-            direction=direction,
+            direction=place.direction,
             line=self.line.color,
             train_status=TrainStatus.IN_SERVICE,
             prev_station_id=prev_station_id,
             prev_direction=prev_direction,
             timestamp_ms=timestamp_ms,
+            direction_name=place.direction_name,
         )
 
     def placement(self, timestamp_ms: int) -> list[Arrival]:
@@ -112,6 +133,23 @@ class LineTrains:
         return arrivals
 
 
+def train_counts(network: Network, requested: TrainCounts) -> dict[LineColor, int]:
+    """Trains per line: ``requested`` (one count for all, or per line) over the network's
+    defaults, over DEFAULT_TRAINS_PER_LINE."""
+    defaults = network.trains or {}
+    counts = {
+        color: defaults.get(color, DEFAULT_TRAINS_PER_LINE) for color in network.lines
+    }
+    if isinstance(requested, int):
+        return dict.fromkeys(counts, requested)
+    if requested:
+        unknown = sorted(set(requested) - set(counts))
+        if unknown:
+            raise ValueError(f"no such line(s) in the network: {unknown}")
+        counts.update(requested)
+    return counts
+
+
 class Simulation:
     """Drives the lines of a ``Network`` one step at a time; see the module docstring."""
 
@@ -120,15 +158,19 @@ class Simulation:
         network: Network,
         *,
         seed: int = 0,
-        trains_per_line: int = DEFAULT_TRAINS_PER_LINE,
+        trains_per_line: TrainCounts = None,
         step: timedelta = DEFAULT_STEP,
         start: datetime,
         noise_bound: int = DEFAULT_NOISE_BOUND,
     ) -> None:
         self.network = network
         self._clock = SimClock(start, step)
-        self._lines = [network.lines[color] for color in LINE_ORDER if color in network.lines]
-        self._trains = {line.color: LineTrains(line, trains_per_line) for line in self._lines}
+        self._lines = list(network.lines.values())
+        counts = train_counts(network, trains_per_line)
+        names = network.station_names()
+        self._trains = {
+            line.color: LineTrains(line, counts[line.color], names) for line in self._lines
+        }
         self._turnstiles = TurnstileModel.for_stations(
             network.ridership,
             network.curve,
@@ -153,6 +195,10 @@ class Simulation:
     def positions(self, line: LineColor) -> dict[str, tuple[int, Direction]]:
         """Train id -> (station index on the line, direction), for the current step."""
         return self._trains[line].positions()
+
+    def places(self, line: LineColor) -> dict[str, Place]:
+        """Train id -> its place on the line's route (station, direction, pattern)."""
+        return self._trains[line].places()
 
     def _weather_due(self, at: datetime) -> WeatherReading | None:
         return self._weather.reading(at) if at.minute == 0 else None

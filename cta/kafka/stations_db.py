@@ -90,10 +90,9 @@ class PostgresStationDatabase:
         return written
 
     def upsert(self, row: StationRow) -> None:
-        placeholders = ", ".join(["%s"] * len(COLUMNS))
-        source = f"(VALUES ({placeholders})) AS v({_COLS})"
-        with self._connection() as conn:
-            conn.execute(_UPSERT_FROM.format(source=source).encode("utf-8"), _values(row))
+        # Through the typed staging table, as ``load``: a VALUES list would type a NULL (the
+        # seed's ada, latitude...) as text, which Postgres refuses for a boolean column.
+        self.load([row])
 
     def delete(self, stop_id: int) -> None:
         with self._connection() as conn:

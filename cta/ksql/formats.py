@@ -88,10 +88,20 @@ class RowDecoder:
         self._key_format = key_format
         self._value_format = value_format
         self._avro = avro
+        self._matches: dict[tuple[str, ...], tuple[tuple[str, str | None], ...]] = {}
 
     def decode(self, key: bytes | None, value: bytes) -> dict[str, Any]:
-        fields = {name.upper(): v for name, v in self._value_fields(value).items()}
-        row = {name: fields.get(name.upper()) for name in self._value_columns}
+        fields = self._value_fields(value)
+        # Columns match fields case-insensitively; the match depends only on the field names,
+        # which repeat record after record, so it is worked out once per set of names.
+        names = tuple(fields)
+        matches = self._matches.get(names)
+        if matches is None:
+            by_upper = {name.upper(): name for name in names}
+            matches = tuple((col, by_upper.get(col.upper())) for col in self._value_columns)
+            if len(self._matches) < 64:
+                self._matches[names] = matches
+        row = {col: None if field is None else fields[field] for col, field in matches}
         if self._key_column is not None:
             row[self._key_column.name] = decode_key(
                 key, self._key_column.type, self._key_format, self._avro

@@ -13,7 +13,7 @@ the codec with only a log line.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
 import faust
 
@@ -37,6 +37,11 @@ class TransformedStationRecord(faust.Record, serializer="json", namespace=TABLE_
     station_name: str
     order: int
     line: str
+    # The whole 'L' columns, in TransformedStation's order (same bytes as the in-process runner).
+    lines: str = ""
+    ada: Optional[bool] = None  # noqa: UP045 - faust reads the annotation at runtime
+    latitude: Optional[float] = None  # noqa: UP045
+    longitude: Optional[float] = None  # noqa: UP045
 
 
 def _record(station: TransformedStation) -> TransformedStationRecord:
@@ -45,6 +50,10 @@ def _record(station: TransformedStation) -> TransformedStationRecord:
         station_name=station.station_name,
         order=station.order,
         line=station.line,
+        lines=station.lines,
+        ada=station.ada,
+        latitude=station.latitude,
+        longitude=station.longitude,
     )
 
 

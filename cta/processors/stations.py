@@ -9,8 +9,15 @@ write). The table topic carries one entry per *(line, station)*:
   last line written, so Clark/Lake would vanish from one line of the board. With the line in the
   key, compaction keeps exactly one entry per place on the board, and the stop rows of one
   direction pair collapse into one entry.
-* value: the JSON Faust's table changelog writes for a ``faust.Record``: the four fields in
+* value: the JSON Faust's table changelog writes for a ``faust.Record``: the fields in
   declaration order plus ``"__faust": {"ns": TABLE_VALUE_NAMESPACE}``, compact separators.
+
+The whole 'L' (issue 8) added columns to the stations table: ``lines`` (the lines stopping at the
+platform, space-separated), ``ada``, ``latitude``, ``longitude``. A row with ``lines`` feeds one
+entry per line listed (Clark/Lake's Inner Loop platform: Green, Orange, Purple, Pink); a row
+without it (the seed's rows, or a producer that predates the columns) feeds the one entry of its
+first red/blue/green flag, as before. The new values travel in the entry, after the original four
+fields, so a reader that knows only those four still reads it.
 
 Deletes: a tombstone on the raw topic (a deleted stop row, key ``{"stop_id": N}``) removes that stop
 from ``StationTable``; when a (line, station) entry has no stop row left, a tombstone is written
@@ -22,7 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +38,10 @@ from cta.topics import DEAD_LETTERS, STATIONS_RAW, STATIONS_TABLE
 
 log = logging.getLogger(__name__)
 
+# The seed's line flag columns, in the order a row flagged twice is read.
 LINES = ("red", "blue", "green")
+# Every line a table entry may name.
+TABLE_LINES = ("red", "blue", "brown", "green", "orange", "purple", "pink", "yellow")
 # The Faust app declares its Record with this namespace, so both writers emit the same bytes.
 TABLE_VALUE_NAMESPACE = "cta.processors.stations.TransformedStation"
 GROUP_ID = "stations-stream"
@@ -43,6 +53,11 @@ class TransformedStation:
     station_name: str
     order: int
     line: str
+    # From the whole 'L' columns; empty/None for rows without them.
+    lines: str = ""
+    ada: bool | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
     @property
     def table_key(self) -> str:
@@ -54,6 +69,10 @@ class TransformedStation:
             "station_name": self.station_name,
             "order": self.order,
             "line": self.line,
+            "lines": self.lines,
+            "ada": self.ada,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
         }
 
 
@@ -87,18 +106,55 @@ def _json_object(data: bytes, what: str) -> dict[str, Any]:
     return payload
 
 
-def transform_station(raw: Mapping[str, Any]) -> TransformedStation | None:
-    """One raw stop row -> its station on a simulated line; None when on none of them."""
+def _optional(raw: Mapping[str, Any], name: str, kinds: tuple[type, ...]) -> Any:
+    """An added column: absent or null is None; otherwise it must have one of ``kinds``."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    if (bool not in kinds and isinstance(value, bool)) or not isinstance(value, kinds):
+        raise MalformedStation(f"field {name!r} has the wrong type: {value!r}")
+    return value
+
+
+def transform_stations(raw: Mapping[str, Any]) -> list[TransformedStation]:
+    """One raw stop row -> its station on each line stopping at the platform (see the module
+    docstring); empty when on none."""
     if not isinstance(raw, Mapping):
         raise MalformedStation(f"row must be a JSON object, got {type(raw).__name__}")
     station_id = _field(raw, "station_id", int)
     station_name = _field(raw, "station_name", str)
     order = _field(raw, "order", int)
     flags = {line: _field(raw, line, bool) for line in LINES}
-    line = next((name for name in LINES if flags[name]), None)
-    if line is None:
-        return None
-    return TransformedStation(station_id, station_name, order, line)
+    listed = _optional(raw, "lines", (str,))
+    lines = listed.split() if listed else []
+    unknown = [name for name in lines if name not in TABLE_LINES]
+    if unknown:
+        raise MalformedStation(f"unknown line(s) {unknown} in 'lines'")
+    if not lines:
+        first = next((name for name in LINES if flags[name]), None)
+        lines = [first] if first is not None else []
+    ada = _optional(raw, "ada", (bool,))
+    latitude = _optional(raw, "latitude", (int, float))
+    longitude = _optional(raw, "longitude", (int, float))
+    return [
+        TransformedStation(
+            station_id,
+            station_name,
+            order,
+            line,
+            listed or "",
+            ada,
+            None if latitude is None else float(latitude),
+            None if longitude is None else float(longitude),
+        )
+        for line in lines
+    ]
+
+
+def transform_station(raw: Mapping[str, Any]) -> TransformedStation | None:
+    """One raw stop row -> its station on the first line stopping there; None when on none."""
+    stations = transform_stations(raw)
+    return stations[0] if stations else None
 
 
 def encode_table_key(key: str) -> bytes:
@@ -121,13 +177,19 @@ def decode_table_value(data: bytes) -> TransformedStation:
     """A table value (ours or Faust's) -> TransformedStation; the ``__faust`` field is ignored."""
     payload = _json_object(data, "table value")
     line = _field(payload, "line", str)
-    if line not in LINES:
+    if line not in TABLE_LINES:
         raise MalformedStation(f"unknown line {line!r}")
+    latitude = _optional(payload, "latitude", (int, float))
+    longitude = _optional(payload, "longitude", (int, float))
     return TransformedStation(
         _field(payload, "station_id", int),
         _field(payload, "station_name", str),
         _field(payload, "order", int),
         line,
+        _optional(payload, "lines", (str,)) or "",
+        _optional(payload, "ada", (bool,)),
+        None if latitude is None else float(latitude),
+        None if longitude is None else float(longitude),
     )
 
 
@@ -137,32 +199,40 @@ TableWrite = tuple[str, TransformedStation | None]
 class StationTable:
     """Which table entries each stop row feeds; turns stop changes into table writes.
 
-    ``apply(stop_id, station)`` records that stop's current station (None: deleted or on no
-    line) and returns the writes: the new entry, plus a tombstone for an entry the stop left
-    when no other stop still feeds it.
+    ``apply(stop_id, stations)`` records that stop's current stations (one per line stopping at
+    the platform; None or empty: deleted or on no line) and returns the writes: tombstones for
+    entries the stop left when no other stop still feeds them, then the new entries.
     """
 
     def __init__(self) -> None:
-        self._entry_of_stop: dict[int, str] = {}
+        self._entries_of_stop: dict[int, set[str]] = {}
         self._stops_of_entry: dict[str, set[int]] = {}
 
     def knows(self, stop_id: int) -> bool:
-        return stop_id in self._entry_of_stop
+        return stop_id in self._entries_of_stop
 
-    def apply(self, stop_id: int, station: TransformedStation | None) -> list[TableWrite]:
+    def apply(
+        self,
+        stop_id: int,
+        stations: TransformedStation | Sequence[TransformedStation] | None,
+    ) -> list[TableWrite]:
+        if stations is None:
+            stations = []
+        elif isinstance(stations, TransformedStation):
+            stations = [stations]
         writes: list[TableWrite] = []
-        new_key = station.table_key if station is not None else None
-        old_key = self._entry_of_stop.pop(stop_id, None)
-        if old_key is not None and old_key != new_key:
+        new_keys = {station.table_key for station in stations}
+        for old_key in sorted(self._entries_of_stop.pop(stop_id, set()) - new_keys):
             stops = self._stops_of_entry[old_key]
             stops.discard(stop_id)
             if not stops:
                 del self._stops_of_entry[old_key]
                 writes.append((old_key, None))
-        if station is not None and new_key is not None:
-            self._entry_of_stop[stop_id] = new_key
-            self._stops_of_entry.setdefault(new_key, set()).add(stop_id)
-            writes.append((new_key, station))
+        if new_keys:
+            self._entries_of_stop[stop_id] = new_keys
+        for station in stations:
+            self._stops_of_entry.setdefault(station.table_key, set()).add(stop_id)
+            writes.append((station.table_key, station))
         return writes
 
 
@@ -218,11 +288,11 @@ def decide(table: StationTable, key: bytes | None, value: bytes | None) -> Outco
                 return Outcome(unknown_delete=True)
             return Outcome(tuple(table.apply(stop_id, None)))
         row = _parse_json(value, "value")
-        station = transform_station(row)
+        stations = transform_stations(row)
         stop_id = stop_id_of(row, key)
     except MalformedStation as exc:
         return Outcome(dead_letter_reason=str(exc))
-    return Outcome(tuple(table.apply(stop_id, station)), dropped=station is None)
+    return Outcome(tuple(table.apply(stop_id, stations)), dropped=not stations)
 
 
 class StationsProcessor:

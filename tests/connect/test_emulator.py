@@ -107,7 +107,7 @@ def test_streams_snapshot_then_insert_update_delete(world: World) -> None:
         (b'{"stop_id":30074}', None),
     ]
     value = json.loads(world.raw()[1][1] or b"")
-    assert value["order"] == 14 and value["green"] is True and len(value) == 10
+    assert value["order"] == 14 and value["green"] is True and len(value) == 14
 
 
 def test_reapply_delete_recreate_and_worker_restart_do_not_re_emit(world: World) -> None:

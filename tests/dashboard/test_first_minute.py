@@ -24,6 +24,7 @@ import pytest
 
 from cta.dashboard.state import DashboardState
 from cta.runtime import wait_for
+from cta.stack.config import free_ports
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
@@ -38,12 +39,6 @@ START = "2026-11-26T02:35"
 SCREENSHOT = "/tmp/dashboard-first-minute.png"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def cta_command() -> str:
     installed = Path(sys.executable).with_name("cta")
     return str(installed) if installed.exists() else shutil.which("cta") or "cta"
@@ -52,7 +47,7 @@ def cta_command() -> str:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, float]]:
     """`cta demo` on the memory backend and a free port: (url, time.monotonic() at start)."""
-    port = free_port()
+    (port,) = free_ports(1)
     env = {**os.environ, "CTA_BACKEND": "memory"}
     log = (tmp_path / "demo.log").open("wb")
     started = time.monotonic()

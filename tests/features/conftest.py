@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time as clock
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,7 @@ from cta import topics
 from cta.backend import Backend
 from cta.dashboard.feed import DashboardFeed
 from cta.dashboard.state import DashboardState
-from cta.data import default_network, load_station_rows
+from cta.data_l import load_network, load_network_rows
 from cta.domain.clock import CHICAGO
 from cta.domain.lines import Network
 from cta.domain.simulation import StepEvents
@@ -70,14 +71,49 @@ class World:
         return self.dashboard
 
 
-@pytest.fixture(scope="session")
-def network() -> Network:
-    return default_network()
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--network l`` or ``seed`` runs only that network's features (see the root conftest)."""
+    chosen = config.getoption("--network")
+    if chosen == "all":
+        return
+    for item in items:
+        marker = item.get_closest_marker("network")
+        if marker is not None and marker.args[0] != chosen:
+            item.add_marker(pytest.mark.skip(reason=f"a {marker.args[0]} feature (--network)"))
 
 
-@pytest.fixture(scope="session")
-def station_rows() -> list[StationRow]:
-    return load_station_rows()
+@functools.cache
+def cached_network(name: str, month: str | None = None) -> Network:
+    return load_network(name, month)
+
+
+@functools.cache
+def cached_rows(name: str) -> tuple[StationRow, ...]:
+    return tuple(load_network_rows(name))
+
+
+def network_of(request: pytest.FixtureRequest) -> str:
+    """The network a feature module runs on: its ``network`` marker (the seed's by default)."""
+    marker = request.node.get_closest_marker("network")
+    return str(marker.args[0]) if marker is not None else "seed"
+
+
+@pytest.fixture
+def network(request: pytest.FixtureRequest) -> Network:
+    return cached_network(network_of(request))
+
+
+@pytest.fixture
+def station_rows(request: pytest.FixtureRequest) -> list[StationRow]:
+    return list(cached_rows(network_of(request)))
+
+
+def use_network(world: World, name: str, month: str | None = None) -> None:
+    """Switch the scenario to another network or ridership month, before anything runs."""
+    assert world.runner is None, "choose the network before the simulation"
+    world.network = cached_network(name, month)
+    world.rows = list(cached_rows(name))
+    world.pipeline = Pipeline(world.backend, network=world.network, station_rows=world.rows)
 
 
 @pytest.fixture

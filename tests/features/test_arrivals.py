@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
+import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from cta import schemas, topics
@@ -14,6 +15,8 @@ from cta.domain.events import LineColor
 from cta.producers import DeviceProducer
 from cta.verify import decode_all, verify_topics
 from tests.features.conftest import World
+
+pytestmark = pytest.mark.network("seed")
 
 scenarios("arrivals.feature")
 

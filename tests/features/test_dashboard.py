@@ -6,6 +6,7 @@ import html
 from collections import Counter
 from typing import Any
 
+import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from cta import topics
@@ -14,6 +15,8 @@ from cta.dashboard.state import DashboardState
 from cta.processors.stations import decode_table_value
 from cta.verify import decode_all
 from tests.features.conftest import World, latest_per_key
+
+pytestmark = pytest.mark.network("seed")
 
 scenarios("dashboard.feature")
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from pytest_bdd import scenarios, then
 
 from cta import topics
 from cta.ksql.client import statement_files
 from tests.features.conftest import World, latest_per_key
+
+pytestmark = pytest.mark.network("seed")
 
 scenarios("turnstile_summary.feature")
 

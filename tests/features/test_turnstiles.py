@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+import pytest
 from pytest_bdd import parsers, scenarios, then
 
 from cta import topics
@@ -13,6 +14,8 @@ from cta.domain.clock import CHICAGO
 from cta.domain.ridership import DayType
 from cta.verify import decode_all, verify_topics
 from tests.features.conftest import World
+
+pytestmark = pytest.mark.network("seed")
 
 scenarios("turnstiles.feature")
 

@@ -20,6 +20,8 @@ from cta.rest_proxy.client import RestProxyError
 from cta.verify import decode_all, verify_topics
 from tests.features.conftest import World
 
+pytestmark = pytest.mark.network("seed")
+
 scenarios("weather.feature")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -68,3 +69,27 @@ def test_unreachable_server_is_retried_then_reported() -> None:
     with pytest.raises(DatabaseUnavailable, match="after 3 attempts"):
         db.rows()
     assert waits == [0.1, 0.2]
+
+
+def test_a_table_from_before_the_whole_l_gains_its_columns_and_keeps_its_rows(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            b"CREATE TABLE stations (stop_id INTEGER PRIMARY KEY, direction_id VARCHAR(1) NOT NULL,"
+            b" stop_name VARCHAR(70) NOT NULL, station_name VARCHAR(70) NOT NULL,"
+            b" station_descriptive_name VARCHAR(200) NOT NULL, station_id INTEGER NOT NULL,"
+            b' "order" INTEGER, red BOOLEAN NOT NULL, blue BOOLEAN NOT NULL,'
+            b" green BOOLEAN NOT NULL)"
+        )
+        conn.execute(
+            b"INSERT INTO stations VALUES (30374, 'S', 'Clark/Lake (Forest Pk-bound)',"
+            b" 'Clark/Lake', 'Clark/Lake (Blue Line)', 40380, 16, false, true, false)"
+        )
+    db = PostgresStationDatabase(dsn)
+    db.create_schema()
+    (old,) = db.rows()
+    assert (old.stop_id, old.lines, old.ada, old.latitude) == (30374, "", None, None)
+    whole_l = replace(
+        BLUE, lines="blue brown green", ada=True, latitude=41.885737, longitude=-87.630886
+    )
+    db.load([whole_l])
+    assert [r for r in db.rows() if r.stop_id == whole_l.stop_id] == [whole_l]

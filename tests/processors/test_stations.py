@@ -19,6 +19,7 @@ from cta.processors.stations import (
     encode_table_key,
     encode_table_value,
     transform_station,
+    transform_stations,
 )
 from cta.runtime import drain
 from cta.testing import InProcessStack
@@ -63,6 +64,7 @@ def test_table_value_bytes_match_faust_record_json() -> None:
     assert encode_table_key(station.table_key) == b'"blue:40380"'
     assert encode_table_value(station) == (
         b'{"station_id":40380,"station_name":"Clark/Lake","order":16,"line":"blue",'
+        b'"lines":"","ada":null,"latitude":null,"longitude":null,'
         b'"__faust":{"ns":"' + TABLE_VALUE_NAMESPACE.encode() + b'"}}'
     )
     assert decode_table_value(encode_table_value(station)) == station
@@ -75,7 +77,7 @@ def test_decode_table_value_tolerates_missing_faust_field_and_rejects_junk() -> 
     with pytest.raises(MalformedStation, match="not JSON"):
         decode_table_value(b"{nope")
     with pytest.raises(MalformedStation, match="unknown line"):
-        decode_table_value(b'{"station_id": 1, "station_name": "A", "order": 0, "line": "brown"}')
+        decode_table_value(b'{"station_id": 1, "station_name": "A", "order": 0, "line": "teal"}')
 
 
 def test_decode_table_key_rejects_junk_as_a_malformed_station() -> None:
@@ -177,3 +179,63 @@ def test_restarted_processor_resumes_after_its_commit(broker: MemoryBroker) -> N
     second = StationsProcessor(broker)
     assert drain([second]) == 0
     assert len(broker.records(STATIONS_TABLE)) == 1
+
+
+# --- the whole 'L' columns (issue 8) ------------------------------------------------------------
+
+
+def l_row(**changes: Any) -> dict[str, Any]:
+    """Clark/Lake's Inner Loop platform as Debezium writes it from the whole 'L' table."""
+    row = {
+        **raw(line="green"),
+        "stop_id": 30074,
+        "lines": "green orange purple pink",
+        "ada": True,
+        "latitude": 41.885737,
+        "longitude": -87.630886,
+    }
+    row.update(changes)
+    return row
+
+
+def test_a_platform_of_several_lines_feeds_one_entry_per_line_with_the_new_columns() -> None:
+    stations = transform_stations(l_row())
+    assert [s.line for s in stations] == ["green", "orange", "purple", "pink"]
+    assert {(s.ada, s.latitude, s.longitude, s.lines) for s in stations} == {
+        (True, 41.885737, -87.630886, "green orange purple pink")
+    }
+    decoded = decode_table_value(encode_table_value(stations[1]))
+    assert decoded == stations[1]
+
+
+def test_a_row_without_the_new_columns_still_reads_by_its_flags() -> None:
+    old = {k: v for k, v in l_row().items() if k not in ("lines", "ada", "latitude", "longitude")}
+    assert [(s.line, s.ada) for s in transform_stations(old)] == [("green", None)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [({"lines": "green teal"}, "unknown line"), ({"ada": "yes"}, "'ada'"),
+     ({"latitude": "41.8"}, "'latitude'")],
+)
+def test_bad_new_columns_are_malformed(changes: dict[str, Any], reason: str) -> None:
+    with pytest.raises(MalformedStation, match=reason):
+        transform_stations(l_row(**changes))
+
+
+def test_an_old_table_reader_still_reads_the_new_entries() -> None:
+    """A board that predates the new fields reads the four it knows and ignores the rest."""
+    value = json.loads(encode_table_value(transform_stations(l_row())[0]))
+    known = {k: value[k] for k in ("station_id", "station_name", "order", "line")}
+    assert known == {"station_id": 40380, "station_name": "Clark/Lake", "order": 16,
+                     "line": "green"}
+
+
+def test_a_platform_leaving_a_line_tombstones_only_that_entry() -> None:
+    table = StationTable()
+    table.apply(30074, transform_stations(l_row()))
+    writes = table.apply(30074, transform_stations(l_row(lines="green orange")))
+    assert [(key, s is None) for key, s in writes] == [
+        ("pink:40380", True), ("purple:40380", True),
+        ("green:40380", False), ("orange:40380", False),
+    ]  # fmt: skip

@@ -106,6 +106,65 @@
       count(stations.length, "station") + " \u00b7 " + count(trains, "train");
   }
 
+  // --- the whole 'L': lines with a layout (running order per pattern, sections, closed) ----
+
+  function headingCell(line, station, direction, nextTrains) {
+    const cell = slotCell(line, station, direction, nextTrains);
+    const slot = station[direction];
+    if (slot !== null && slot.heading) {
+      cell.querySelector(".train-status").textContent = slot.heading + " \u00b7 " + slot.status;
+    }
+    return cell;
+  }
+
+  function wholeLineRow(line, station, nextTrains) {
+    const row = el("tr");
+    row.id = "row-" + line + "-" + station.station_id;
+    row.dataset.station = String(station.station_id);
+    if (station.closed) row.className = "closed";
+    row.appendChild(el("td", "station", station.name));
+    row.appendChild(headingCell(line, station, "a", nextTrains));
+    row.appendChild(headingCell(line, station, "b", nextTrains));
+    const entries = station.closed ? "closed" : Number(station.entries).toLocaleString("en-US");
+    row.appendChild(el("td", "entries", entries));
+    return row;
+  }
+
+  function sectionRow(title) {
+    const row = el("tr", "section-row");
+    const cell = el("th", "", title);
+    cell.colSpan = 4;
+    row.appendChild(cell);
+    return row;
+  }
+
+  function renderWholeLine(line, nextTrains) {
+    let section = document.getElementById("line-" + line.line);
+    if (!section) {
+      section = newSection(line);
+      section.classList.add("whole-l");
+    }
+    section.style.setProperty("--line-color", line.color);
+    section.querySelector("h2").textContent = (line.name || title(line.line)) + " Line";
+    section.querySelector("th.dir-a").textContent = line.directions.a;
+    section.querySelector("th.dir-b").textContent = line.directions.b;
+    const tbody = el("tbody");
+    let current = "";
+    let trains = 0;
+    for (const station of line.stations) {
+      const part = station.section || "";
+      if (part !== current) {
+        tbody.appendChild(sectionRow(part || "Main line"));
+        current = part;
+      }
+      tbody.appendChild(wholeLineRow(line.line, station, nextTrains));
+      trains += (station.a !== null) + (station.b !== null);
+    }
+    section.querySelector("tbody").replaceWith(tbody);
+    section.querySelector(".line-meta").textContent =
+      count(line.stations.length, "station") + " \u00b7 " + count(trains, "train");
+  }
+
   function renderWeather(weather) {
     document.getElementById("temperature").textContent =
       weather === null ? "\u2013\u00b0" : Math.round(weather.temperature) + "\u00b0F";
@@ -171,7 +230,10 @@
     const nextTrains = new Map();
     renderWeather(snapshot.weather);
     renderHeader(snapshot.header);
-    for (const line of snapshot.lines) renderLine(line, nextTrains);
+    for (const line of snapshot.lines) {
+      if (line.directions) renderWholeLine(line, nextTrains);
+      else renderLine(line, nextTrains);
+    }
     previousTrains = nextTrains;
     document.body.dataset.version = String(snapshot.version);
   }
