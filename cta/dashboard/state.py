@@ -351,26 +351,31 @@ class DashboardState:
     def snapshot(self) -> dict[str, Any]:
         """Everything the page shows, JSON-able; lines in page order, stations by ``order``."""
         with self._lock:
-            if self.layout is not None:
-                return self._layout_snapshot(self.layout)
-            lines = []
-            for line, color in LINE_COLORS.items():
-                rows = sorted(
-                    (row for (ln, _), row in self._stations.items() if ln == line),
-                    key=lambda row: (row.order, row.station_id),
-                )
-                lines.append(
-                    {"line": line, "color": color, "stations": [row.as_json() for row in rows]}
-                )
-            return {
+            snapshot: dict[str, Any] = {
                 "version": self._version,
                 "header": header(self._latest_event_ms, self._first_counted_ms.values()),
                 "weather": None if self._weather is None else dict(self._weather),
-                "lines": lines,
             }
+            if self.layout is None:
+                snapshot["lines"] = self._seed_lines()
+            else:
+                snapshot["month"] = self.layout.month
+                snapshot["lines"] = self._layout_lines(self.layout)
+            return snapshot
 
-    def _layout_snapshot(self, layout: BoardLayout) -> dict[str, Any]:
-        """The whole 'L' snapshot (lock held): per line its name, colour, direction names and
+    def _seed_lines(self) -> list[dict[str, Any]]:
+        """The original board's lines (lock held): Blue, Red, Green, stations by ``order``."""
+        lines = []
+        for line, color in LINE_COLORS.items():
+            rows = sorted(
+                (row for (ln, _), row in self._stations.items() if ln == line),
+                key=lambda row: (row.order, row.station_id),
+            )
+            lines.append({"line": line, "color": color, "stations": [r.as_json() for r in rows]})
+        return lines
+
+    def _layout_lines(self, layout: BoardLayout) -> list[dict[str, Any]]:
+        """The whole 'L' lines (lock held): per line its name, colour, direction names and
         stations in the layout's running order, each with its section and closed flag."""
         lines = []
         for line in layout.lines:
@@ -388,9 +393,4 @@ class DashboardState:
             lines.append(
                 {**line.as_json(), "directions": dict(line.directions), "stations": stations}
             )
-        return {
-            "version": self._version,
-            "weather": None if self._weather is None else dict(self._weather),
-            "month": layout.month,
-            "lines": lines,
-        }
+        return lines
