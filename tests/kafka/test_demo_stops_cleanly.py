@@ -90,9 +90,9 @@ def test_ctrl_c_stops_the_faust_worker_and_every_group_leaves(settings: Settings
             except requests.ConnectionError:
                 return False
             groups = pipeline_groups(admin)
-            return up and any(g.startswith("_confluent-ksql-") for g in groups) and all(
-                members > 0 for members in groups.values()
-            )
+            ours = ("_confluent-ksql-", "cta-dashboard-", "stations-stream")
+            joined = all(any(g.startswith(prefix) for g in groups) for prefix in ours)
+            return up and joined and all(members > 0 for members in groups.values())
 
         wait_for(running, timeout=300, interval=1.0, what="the demo with its processors")
         workers = {p: c for p, c in children_of(demo.pid).items() if "faust" in c}
