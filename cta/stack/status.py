@@ -11,6 +11,7 @@ import requests
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
+from cta.stack.cluster import node_names
 from cta.stack.cluster_status import ClusterView, cluster_view
 from cta.stack.config import StackConfig
 from cta.stack.lifecycle import service_state, services
@@ -85,7 +86,8 @@ def status(config: StackConfig) -> StackStatus:
     states = {s.name: s.state for s in result.services}
     live = {"running", "external"}
     endpoints = config.endpoints()
-    if states.get("kafka") in live:
+    # Any live node will do: on a cluster, node 1 ("kafka") may be the one that is down.
+    if any(states.get(name) in live for name in node_names(config)):
         _gather(result, "topics and lag", lambda: _kafka_view(endpoints.bootstrap_servers, result))
         _gather(result, "kafka cluster", lambda: _set_cluster(result, config))
     if states.get("connect") in live:
