@@ -19,6 +19,7 @@ from typing import Any
 from cta.avro import AvroDecoder
 from cta.ksql.formats import DecodeError, RowDecoder, decode_key, encode_key, encode_value
 from cta.ksql.statements import ColumnRef, Comparison, Expression, IsNull, Literal, Logical, Not
+from cta.metrics import process_metrics
 from cta.ports import EventLog, Headers, Record, TopicAdmin
 from cta.processors.turnstile_summary import TurnstileCounter
 from cta.topics import DEAD_LETTERS
@@ -171,6 +172,7 @@ class CountQuery:
 
     def _handle(self, record: Record) -> None:
         self.stats.consumed += 1
+        process_metrics().records_in.labels(processor=self.name, topic=record.topic).inc()
         if record.value is None:
             self.stats.ignored += 1
             return
@@ -204,10 +206,15 @@ class CountQuery:
             )
         self._producer.flush()
         self.stats.written += len(self._pending)
+        process_metrics().records_out.labels(processor=self.name, topic=plan.sink_topic).inc(
+            len(self._pending)
+        )
         self._pending.clear()
 
     def _dead_letter(self, record: Record, reason: str) -> None:
         self.stats.dead_lettered += 1
+        process_metrics().dead_letter(self.name, reason)
+        process_metrics().records_out.labels(processor=self.name, topic=DEAD_LETTERS).inc()
         log.warning(
             "%s: dead-lettering %s[%d]@%d: %s",
             self.name,
