@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,7 @@ class QueryStats:
     ignored: int = 0  # null values: a stream ignores tombstones
     dead_lettered: int = 0
     restored_rows: int = 0
+    restores: int = 0  # sink read back after a partition moved here
 
 
 class RestoreError(RuntimeError):
@@ -94,6 +96,10 @@ class CountQuery:
         self._restore_timeout = restore_timeout
         self._counter: TurnstileCounter[Any] = TurnstileCounter()
         self._pending: dict[Any, int] = {}  # counted but not yet acknowledged by the sink
+        # Source partition -> the offset after the last record this instance counted. A record
+        # elsewhere means another instance (same group) had the partition meanwhile.
+        self._next_offsets: dict[int, int] = {}
+        self._instance = uuid.uuid4().hex[:8]
         self._lock = threading.Lock()
         self._closed = False
         self.restore()
@@ -115,7 +121,10 @@ class CountQuery:
         ends = {p: end for p, end in self._admin.end_offsets(self.plan.sink_topic).items() if end}
         if not ends:
             return
-        consumer = self._log.consumer(f"{self.group_id}-restore", client_id=f"{self.name}-restore")
+        # A group of its own: instances of one query restoring at once must each read it all.
+        consumer = self._log.consumer(
+            f"{self.group_id}-restore-{self._instance}", client_id=f"{self.name}-restore"
+        )
         try:
             consumer.subscribe([self.plan.sink_topic], from_beginning=True)
             deadline = time.monotonic() + self._restore_timeout
@@ -150,12 +159,33 @@ class CountQuery:
             if self._closed:
                 return 0
             records = self._consumer.consume(self._batch_size, timeout)
+            if self._partition_moved(records):
+                self._restore_moved_state()
             for record in records:
                 self._handle(record)
+                self._next_offsets[record.partition] = record.offset + 1
             if records or self._pending:
                 self._publish()
                 self._consumer.commit()
             return len(records)
+
+    def _partition_moved(self, records: list[Record]) -> bool:
+        """Whether a partition came to this instance from another: one not counted here yet,
+        or one resuming elsewhere than where this instance left it (it moved and returned)."""
+        firsts: dict[int, int] = {}
+        for record in records:
+            firsts.setdefault(record.partition, record.offset)
+        return any(self._next_offsets.get(p) != offset for p, offset in firsts.items())
+
+    def _restore_moved_state(self) -> None:
+        """The state follows the partition, as in Kafka Streams: read the sink back again, so
+        the counts of the stations that moved continue from the last total their previous owner
+        published. This instance's own totals are all in the sink (published every pump)."""
+        if self._pending:  # a publish that failed last pump: its counts go out first
+            self._publish()
+        self._counter = TurnstileCounter()
+        self.restore()
+        self.stats.restores += 1
 
     def close(self) -> None:
         with self._lock:
