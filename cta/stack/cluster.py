@@ -164,7 +164,11 @@ def _node_service(config: StackConfig, node: Node) -> Service:
         return Service(
             name=node.name,
             command=command,
-            health=lambda: port_in_use(config.host, node.controller_port),
+            # Either listener: the broker's opens only once the quorum has a majority.
+            health=lambda: (
+                port_in_use(config.host, node.controller_port)
+                or port_in_use(config.host, node.broker_port)
+            ),
             log_file=log_file,
             prepare=lambda: prepare(config, node),
             port=node.broker_port,

@@ -74,7 +74,7 @@ def cluster_view(config: StackConfig, bootstrap_servers: str | None = None) -> C
     registered = set(metadata.brokers)
     expected = {n.node_id: f"{config.host}:{n.broker_port}" for n in nodes(config)}
     for broker_id, broker in metadata.brokers.items():
-        expected.setdefault(broker_id, f"{broker.host}:{broker.port}")
+        expected[broker_id] = f"{broker.host}:{broker.port}"  # what the cluster says wins
     view = ClusterView(
         brokers=[
             BrokerState(node_id, address, node_id in registered)

@@ -66,9 +66,13 @@ class StackConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> StackConfig:
         """Ports from the ``CTA_*`` URLs, so the stack listens where the pipeline will look."""
+        brokers = [b for b in settings.bootstrap_servers.split(",") if b.strip()]
+        # Nodes 2..N from the list too; their controllers are guessed one port up (our layout).
+        peers = [_port(b, 0) for b in brokers[1:]]
         base = cls(
             kafka_port=_port(settings.bootstrap_servers, 9092),
-            brokers=len([b for b in settings.bootstrap_servers.split(",") if b.strip()]) or 1,
+            brokers=len(brokers) or 1,
+            cluster_ports=tuple(p for port in peers for p in (port, port + 1)),
             registry_port=_port(settings.schema_registry_url, 8081),
             rest_proxy_port=_port(settings.rest_proxy_url, 8082),
             connect_port=_port(settings.connect_url, 8083),

@@ -124,3 +124,12 @@ def test_the_cluster_view_shows_brokers_controller_and_shrunk_isrs() -> None:
     assert "broker 2 h:2 NOT REGISTERED" in text
     assert "under-replicated partitions: 1" in text
     assert "turnstiles rf 3: p0:L1/isr1,3! p1:L3/isr1,2,3" in text
+
+
+def test_a_cluster_is_found_from_its_bootstrap_list() -> None:
+    from cta.config import Settings
+
+    settings = Settings.from_env({"CTA_BOOTSTRAP_SERVERS": "127.0.0.1:19092,127.0.0.1:29094"})
+    config = StackConfig.from_settings(settings)
+    assert config.brokers == 2
+    assert config.node_ports() == [(19092, 9093), (29094, 29095)]
