@@ -15,7 +15,10 @@ Needs CTA_STACK_TESTS=1: it starts four JVMs.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -25,11 +28,11 @@ from pathlib import Path
 import pytest
 
 from cta import schemas, topics
-from cta.kafka.admin import KafkaTopicAdmin
+from cta.kafka.admin import KafkaTopicAdmin, TopicAdminError
 from cta.kafka.event_log import KafkaEventLog
 from cta.kafka.registry import HttpSchemaRegistry
 from cta.ksql.client import statement_files
-from cta.ksql.engine import OFFSET_RESET, KsqlEngine
+from cta.ksql.engine import DEFAULT_SERVICE_ID, OFFSET_RESET, KsqlEngine
 from cta.runtime import BackgroundPump, wait_for
 from cta.stack.cluster import broker_service_name, kill_node
 from cta.stack.cluster_status import cluster_view
@@ -169,3 +172,73 @@ def test_a_killed_leader_loses_nothing_and_the_isr_shrinks_and_recovers(
     assert all(len(isr) == 3 for isr in seen["recovered_isr"].values())  # type: ignore[attr-defined]
     admin.close()
     log.info("cluster failure run: %d events; %s; at %s", feed.total, seen, time.ctime())
+
+
+def _ksql_instance(config: StackConfig, log_file: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **config.endpoints().as_env()}
+    with log_file.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cta.scale", "ksql"], env=env, stdout=out, stderr=out
+        )
+
+
+@pytest.mark.kafka
+@needs_stack
+def test_ksql_instances_added_and_stopped_share_partitions_and_count_exactly(
+    private_cluster: StackConfig, tmp_path: Path
+) -> None:
+    """Two engine processes (``python -m cta.scale ksql``) share the turnstile partitions; one
+    is stopped and a third started while events flow; the summary stays exact. Runs after the
+    broker test on the same topics: its totals are the baseline."""
+    config = private_cluster
+    endpoints = config.endpoints()
+    log_ = KafkaEventLog(endpoints.bootstrap_servers)
+    admin = KafkaTopicAdmin(endpoints.bootstrap_servers, timeout=30.0)
+    registry = HttpSchemaRegistry(endpoints.schema_registry_url)
+    admin.create_topics(topics.PIPELINE_TOPICS)
+    registry.register(
+        topics.subject_for(topics.TURNSTILES, is_key=False),
+        schemas.load(schemas.TURNSTILE_VALUE),
+    )
+    baseline = {k: row["COUNT"] for k, row in _latest_summary(log_, admin).items()}
+    producer = log_.producer("instances-test")
+    feed = TurnstileFeed(producer, registry)
+    group = f"_confluent-ksql-{DEFAULT_SERVICE_ID}query_CTAS_TURNSTILE_SUMMARY_2"
+
+    def members() -> int:
+        try:
+            return admin.group_members(group)[1]
+        except TopicAdminError:
+            return 0
+
+    def caught_up() -> bool:
+        ends = admin.end_offsets(topics.TURNSTILES)
+        lag = admin.group_lag(group)
+        return all(lag.get((topics.TURNSTILES, p)) == 0 for p, end in ends.items() if end)
+
+    instances = [_ksql_instance(config, tmp_path / f"ksql-{n}.log") for n in (1, 2)]
+    try:
+        wait_for(lambda: members() == 2, timeout=120, interval=0.5, what="two members")
+        feed.batch()
+        producer.flush(60)
+        wait_for(caught_up, timeout=120, interval=0.5, what="two instances caught up")
+        instances[1].terminate()  # SIGTERM: it publishes, commits and leaves the group
+        assert instances[1].wait(60) == 0
+        feed.batch()
+        instances.append(_ksql_instance(config, tmp_path / "ksql-3.log"))
+        wait_for(lambda: members() == 2, timeout=120, interval=0.5, what="the third joining")
+        feed.batch()
+        producer.flush(60)
+        wait_for(caught_up, timeout=180, interval=0.5, what="the instances to catch up")
+    finally:
+        producer.close()
+        for instance in instances:
+            if instance.poll() is None:
+                instance.terminate()
+                instance.wait(60)
+    counts = {k: row["COUNT"] for k, row in _latest_summary(log_, admin).items()}
+    expected = Counter(baseline)
+    expected.update(feed.per_station)
+    assert feed.total > 0
+    assert counts == dict(expected)
+    admin.close()
