@@ -29,12 +29,19 @@ def _show_progress() -> None:
 def with_brokers(config: StackConfig, brokers: int | None) -> StackConfig:
     """``config`` with ``brokers`` nodes; None keeps what the last ``up`` of this state dir
     started (its endpoints list every node), so ``down`` and ``status`` need no option."""
-    if brokers is None:
-        written = StackEndpoints.read(config.endpoints_file)
-        if written is None:
-            return config
-        brokers = len(written.bootstrap_servers.split(","))
-    return replace(config, brokers=brokers)
+    if brokers is not None:
+        return replace(config, brokers=brokers)
+    written = StackEndpoints.read(config.endpoints_file)
+    if written is None or config.brokers > 1:
+        return config
+    listed = written.bootstrap_servers.split(",")
+    # The peers' broker ports as written; their controllers one up, as our layout has them.
+    peers = [int(address.rsplit(":", 1)[1]) for address in listed[1:]]
+    return replace(
+        config,
+        brokers=len(listed),
+        cluster_ports=tuple(p for port in peers for p in (port, port + 1)),
+    )
 
 
 def main(

@@ -88,6 +88,7 @@ def test_status_and_down_know_the_cluster_from_the_last_up(tmp_path: Path) -> No
     config.endpoints().write(config.endpoints_file)
     single = StackConfig(state_dir=tmp_path)
     assert with_brokers(single, None).brokers == 3
+    assert with_brokers(single, None).node_ports()[1][0] == config.node_ports()[1][0]
     assert with_brokers(single, 1).brokers == 1
     assert with_brokers(StackConfig(state_dir=tmp_path / "none"), None).brokers == 1
 
