@@ -179,3 +179,33 @@ def test_the_faust_worker_serves_metrics_and_counts_what_its_agent_does() -> Non
     response = asyncio.run(view.get(None))
     assert response.headers["Content-Type"] == CONTENT_TYPE
     assert NAMES - {"cta_consumer_lag"} <= families(response.body.decode())
+
+
+class _FailingPump:
+    name = "metrics-test-failing-pump"
+
+    def pump(self, timeout: float = 0.0) -> int:
+        raise ConnectionError("broker away")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.expect_error_logs
+def test_a_pump_retried_after_a_failure_counts_as_a_processor_restart() -> None:
+    from cta.runtime import BackgroundPump
+
+    labels = (("processor", _FailingPump.name),)
+
+    def restarts() -> float:
+        return _value(
+            process_metrics().exposition().decode(), "cta_processor_restarts_total", labels
+        )
+
+    before = restarts()
+    runner = BackgroundPump(_FailingPump(), max_backoff=0.05).start()
+    try:
+        wait_for(lambda: restarts() >= before + 2, timeout=10, what="two restarts")
+    finally:
+        runner.stop()
+    assert runner.failures >= 2
