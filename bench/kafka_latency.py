@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/kafka_latency.py --private-stack [--rate 6000] [--seconds 60]
     .venv/bin/python bench/kafka_latency.py --endpoints FILE --rate 3000
+    .venv/bin/python bench/kafka_latency.py --private-stack --brokers 3 --instances 2
 
 The pipeline runs as the demo runs it: ``Pipeline(backend).setup()`` on the kafka backend (the
 Faust worker in its own process, the in-process KSQL engine), the KSQL queries and a dashboard
@@ -285,12 +286,33 @@ def board_size(pipeline: Pipeline) -> int:
     )
 
 
-def run(settings: Settings, rate: float, seconds: float, seed: int) -> None:
+def extra_instances(backend: Any, settings: Settings, count: int) -> tuple[list[Any], list[Any]]:
+    """``count`` more KSQL engines (same statements, so the same query id and group: the
+    partitions are shared) pumped in threads of their own, and ``count`` more Faust workers."""
+    from cta.kafka.faust_worker import FaustWorker
+    from cta.ksql.client import statement_files
+    from cta.ksql.engine import OFFSET_RESET, KsqlEngine
+    from cta.runtime import BackgroundPump
+
+    runners, workers = [], []
+    for _ in range(count):
+        engine = KsqlEngine(backend.log, backend.admin, backend.registry)
+        for path in statement_files():
+            engine.execute(path.read_text(encoding="utf-8"), {OFFSET_RESET: "earliest"})
+        runners.append((engine, BackgroundPump(engine).start()))
+        workers.append(FaustWorker(settings, create_topics=False).start())
+    for worker in workers:
+        worker.wait_ready(timeout=120)
+    return runners, workers
+
+
+def run(settings: Settings, rate: float, seconds: float, seed: int, instances: int = 1) -> None:
     events = simulated_events(int(rate * seconds), seed)
     backend = kafka_backend(settings)
     pipeline = Pipeline(backend, settings=settings)
     began = time.monotonic()
     pipeline.setup()
+    runners, workers = extra_instances(backend, settings, instances - 1)
     state = TimedState()
     feed = TimedFeed(backend.log, backend.registry, state)
     pipeline.settle(feeds=(feed,), timeout=120)
@@ -344,6 +366,11 @@ def run(settings: Settings, rate: float, seconds: float, seed: int) -> None:
     finally:
         pipeline.stop_background()
         producer.close()
+        for engine, runner in runners:
+            runner.stop()
+            engine.close()
+        for worker in workers:
+            worker.stop()
         backend.close()
 
     completing, every, beyond = summary_latencies(state, sent, baseline)
@@ -361,6 +388,8 @@ def run(settings: Settings, rate: float, seconds: float, seed: int) -> None:
         f"{sum(len(t) for t in sent.turnstiles.values()):,} entries"
         + (f"; {beyond} counts above what was sent (duplicates)" if beyond else "")
     )
+    brokers = len(settings.bootstrap_servers.split(","))
+    print(f"{brokers} broker(s); {instances} instance(s) of the KSQL engine and the Faust worker")
     print(machine_line())
     print_cpu(cpu[0], cpu[-1], window)
 
@@ -370,11 +399,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=6000.0, help="target events/s")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--instances", type=int, default=1, help="instances of each processor (KSQL, Faust)"
+    )
     add_stack_arguments(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with stack_settings(args, None) as settings:
-        run(settings, args.rate, args.seconds, args.seed)
+        run(settings, args.rate, args.seconds, args.seed, args.instances)
         gc.collect()  # producers sit in reference cycles: free their librdkafka handles first
 
 

@@ -76,6 +76,12 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--endpoints", type=Path, help="endpoints file of a running stack (cta stack up)"
     )
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=1,
+        help="Kafka nodes of a --private-stack (3: a replicated cluster, topics RF 3)",
+    )
 
 
 def kafka_settings(endpoints: StackEndpoints | None) -> Settings:
@@ -102,7 +108,7 @@ def stack_settings(args: argparse.Namespace, services: Sequence[str] | None) -> 
         return
     state = Path(tempfile.mkdtemp(prefix="cta-bench-stack-"))
     state.chmod(0o755)  # Postgres runs as `postgres` and must reach its data dir
-    config = StackConfig(state_dir=state).with_free_ports()
+    config = StackConfig(state_dir=state, brokers=args.brokers).with_free_ports()
     began = time.monotonic()
     print(f"starting a private stack in {state} ...", file=sys.stderr, flush=True)
     try:

@@ -122,6 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     stack = sub.add_parser("stack", help="the native real stack (no Docker)")
     stack.add_argument("action", choices=("up", "down", "status"))
+    stack.add_argument(
+        "--brokers",
+        type=int,
+        default=None,
+        help="Kafka nodes for `up` (1 or 3; default: as the last `up`, else 1)",
+    )
+    stack.add_argument(
+        "--watch",
+        action="store_true",
+        help="status: rates and lag per processor group, refreshed until Ctrl-C",
+    )
     return parser
 
 
@@ -260,7 +271,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_stack(args: argparse.Namespace) -> int:
     from cta import stack
 
-    return stack.main(args.action)
+    return stack.main(args.action, brokers=args.brokers, watch=args.watch)
 
 
 COMMANDS = {

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from cta.metrics import process_metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -69,6 +71,8 @@ class BackgroundPump:
             except Exception as exc:  # reported and retried: a pump must outlive a bad moment
                 self.failures += 1
                 self.last_error = exc
+                # Each retry after a failure is a restart of this processor, for /metrics.
+                process_metrics().processor_restarts.labels(processor=self._pump.name).inc()
                 log.exception("pump %s failed; retrying in %.1fs", self._pump.name, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self._max_backoff)

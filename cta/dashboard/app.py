@@ -19,11 +19,13 @@ from typing import Any
 
 from sanic import Request, Sanic
 from sanic.config import Config
-from sanic.response import HTTPResponse, html
+from sanic.response import HTTPResponse, html, raw
 from sanic.response import json as json_response
 
 from cta.dashboard.page import render_page
 from cta.dashboard.state import DashboardState
+from cta.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from cta.metrics import Metrics, process_metrics
 from cta.runtime import BackgroundPump, Pump
 
 DashboardApp = Sanic[Config, SimpleNamespace]
@@ -101,13 +103,20 @@ def sse_event(snapshot: dict[str, Any]) -> str:
 
 
 def create_app(
-    state: DashboardState, *, name: str = "cta-dashboard", feed: Pump | None = None
+    state: DashboardState,
+    *,
+    name: str = "cta-dashboard",
+    feed: Pump | None = None,
+    metrics: Metrics | None = None,
 ) -> DashboardApp:
+    """``metrics``: what ``/metrics`` serves (default: this process's, which the feed also
+    records its latencies into)."""
     # Our logging configuration (cta.cli) stays the only one: Sanic would print each line twice.
     app: DashboardApp = Sanic(name, configure_logging=False)
     app.config.KEEP_ALIVE_TIMEOUT = 30
     app.static("/static", STATIC_DIR, name="static")
     monitor = None if feed is None else MonitoredPump(feed)
+    exposed = metrics if metrics is not None else process_metrics()
     # Our own handles, not app.ctx: one place to find what the listeners start and stop.
     runtime: dict[str, Any] = {"runner": None, "stopping": None}
 
@@ -152,6 +161,10 @@ def create_app(
         }
         return json_response(body, status=503 if failing else 200)
 
+    @app.get("/metrics")
+    async def metrics_page(request: Request) -> HTTPResponse:
+        return raw(exposed.exposition(), content_type=METRICS_CONTENT_TYPE)
+
     @app.get("/events")
     async def events(request: Request) -> None:
         stopping: asyncio.Event = runtime["stopping"] or asyncio.Event()
@@ -162,18 +175,22 @@ def create_app(
         await response.send("retry: 2000\n\n")
         sent_version = -1
         last_sent = time.monotonic()
-        # A client that goes away cancels this handler (CancelledError): nothing to clean up.
-        while not stopping.is_set():
-            if state.version != sent_version:
-                snapshot = board()
-                await response.send(sse_event(snapshot))
-                sent_version = snapshot["version"]
-                last_sent = time.monotonic()
-            elif time.monotonic() - last_sent >= KEEPALIVE_INTERVAL:
-                await response.send(": keep-alive\n\n")
-                last_sent = time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), PUSH_INTERVAL)
+        # A client that goes away cancels this handler (CancelledError): the gauge still drops.
+        exposed.sse_clients.inc()
+        try:
+            while not stopping.is_set():
+                if state.version != sent_version:
+                    snapshot = board()
+                    await response.send(sse_event(snapshot))
+                    sent_version = snapshot["version"]
+                    last_sent = time.monotonic()
+                elif time.monotonic() - last_sent >= KEEPALIVE_INTERVAL:
+                    await response.send(": keep-alive\n\n")
+                    last_sent = time.monotonic()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), PUSH_INTERVAL)
+        finally:
+            exposed.sse_clients.dec()
         await response.eof()
 
     return app

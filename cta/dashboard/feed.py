@@ -19,6 +19,7 @@ from typing import Any
 
 from cta.avro import AvroDecoder
 from cta.dashboard.state import DashboardState
+from cta.metrics import Metrics, process_metrics
 from cta.ports import EventConsumer, EventLog, Record, SchemaRegistry, SchemaRegistryError
 from cta.processors.stations import decode_table_value
 from cta.topics import ARRIVALS_PATTERN, STATIONS_TABLE, TURNSTILE_SUMMARY, WEATHER
@@ -52,6 +53,7 @@ class DashboardFeed:
         *,
         group_id: str | None = None,
         max_records: int = 500,
+        metrics: Metrics | None = None,
     ) -> None:
         self._log = log
         self._decoder = AvroDecoder(registry)
@@ -65,6 +67,7 @@ class DashboardFeed:
         self.last_errors: deque[str] = deque(maxlen=10)
         # When a batch last came in (time.monotonic()): the board's "last heard from the pipeline".
         self.heard_at: float | None = None
+        self.metrics = metrics if metrics is not None else process_metrics()
 
     def _subscribed(self) -> EventConsumer:
         # Made on first use, so a broker that is away at start-up is retried by the runner.
@@ -95,12 +98,22 @@ class DashboardFeed:
     def _handle(self, record: Record) -> None:
         try:
             self._apply(record)
+            self._observe(record)
         except SchemaRegistryError as exc:
             if exc.status != 404:  # an unknown schema id is a bad message; anything else retries
                 raise
             self._reject(record, exc)
         except _MALFORMED as exc:
             self._reject(record, exc)
+
+    def _observe(self, record: Record) -> None:
+        """Count the record and, for arrivals and summaries, its age on reaching the board
+        (now minus its CreateTime, the moment its producer sent it)."""
+        self.metrics.records_in.labels(processor="dashboard", topic=record.topic).inc()
+        kind = "summary" if record.topic == TURNSTILE_SUMMARY else "arrival"
+        if (kind == "summary" or _ARRIVALS.match(record.topic)) and record.timestamp_ms > 0:
+            age = max(time.time() - record.timestamp_ms / 1000, 0.0)
+            self.metrics.event_to_board.labels(kind=kind).observe(age)
 
     def _reject(self, record: Record, exc: Exception) -> None:
         self.errors += 1

@@ -27,12 +27,31 @@ class UnknownTopicError(KeyError):
     """The topic does not exist."""
 
 
-def new_topic(spec: TopicSpec) -> NewTopic:
+# Replicas of our topics on a cluster: three, two of which must acknowledge a write (acks=all),
+# so one broker can fail without stopping producers or losing an acknowledged record.
+CLUSTER_REPLICAS = 3
+CLUSTER_MIN_INSYNC = 2
+
+
+def replication_for(brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) for a cluster of ``brokers``: 3/2 from three
+    brokers up, else one replica per broker with one in sync required."""
+    if brokers >= CLUSTER_REPLICAS:
+        return CLUSTER_REPLICAS, CLUSTER_MIN_INSYNC
+    return max(brokers, 1), 1
+
+
+def new_topic(spec: TopicSpec, brokers: int = 1) -> NewTopic:
+    """The topic as created on a cluster of ``brokers``: the spec's replication factor is a
+    floor, raised to what the cluster affords (``replication_for``)."""
+    replicas, min_insync = replication_for(brokers)
     config = {"cleanup.policy": "compact"} if spec.compacted else {}
+    if replicas > 1:
+        config["min.insync.replicas"] = str(min_insync)
     return NewTopic(
         spec.name,
         num_partitions=spec.partitions,
-        replication_factor=spec.replication_factor,
+        replication_factor=max(spec.replication_factor, replicas),
         config=config,
     )
 
@@ -63,8 +82,10 @@ class KafkaTopicAdmin:
         wanted = list(specs)
         if not wanted:
             return
+        # Decided here, from the cluster itself, so no caller has to know how many brokers run.
+        brokers = len(self._admin.list_topics(timeout=self._timeout).brokers)
         futures = self._admin.create_topics(
-            [new_topic(s) for s in wanted], operation_timeout=self._timeout
+            [new_topic(s, brokers) for s in wanted], operation_timeout=self._timeout
         )
         failures = []
         for name, future in futures.items():

@@ -13,12 +13,14 @@ import json
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from cta.avro import AvroDecoder
 from cta.ksql.formats import DecodeError, RowDecoder, decode_key, encode_key, encode_value
 from cta.ksql.statements import ColumnRef, Comparison, Expression, IsNull, Literal, Logical, Not
+from cta.metrics import process_metrics
 from cta.ports import EventLog, Headers, Record, TopicAdmin
 from cta.processors.turnstile_summary import TurnstileCounter
 from cta.topics import DEAD_LETTERS
@@ -56,6 +58,7 @@ class QueryStats:
     ignored: int = 0  # null values: a stream ignores tombstones
     dead_lettered: int = 0
     restored_rows: int = 0
+    restores: int = 0  # sink read back after a partition moved here
 
 
 class RestoreError(RuntimeError):
@@ -95,6 +98,10 @@ class CountQuery:
         self._counter: TurnstileCounter[Any] = TurnstileCounter()
         self._pending: dict[Any, int] = {}  # counted but not yet acknowledged by the sink
         self._minimums: dict[Any, dict[str, Any]] = {}  # key -> MIN column -> smallest value
+        # Source partition -> the offset after the last record this instance counted. A record
+        # elsewhere means another instance (same group) had the partition meanwhile.
+        self._next_offsets: dict[int, int] = {}
+        self._instance = uuid.uuid4().hex[:8]
         self._lock = threading.Lock()
         self._closed = False
         self.restore()
@@ -116,7 +123,10 @@ class CountQuery:
         ends = {p: end for p, end in self._admin.end_offsets(self.plan.sink_topic).items() if end}
         if not ends:
             return
-        consumer = self._log.consumer(f"{self.group_id}-restore", client_id=f"{self.name}-restore")
+        # A group of its own: instances of one query restoring at once must each read it all.
+        consumer = self._log.consumer(
+            f"{self.group_id}-restore-{self._instance}", client_id=f"{self.name}-restore"
+        )
         try:
             consumer.subscribe([self.plan.sink_topic], from_beginning=True)
             deadline = time.monotonic() + self._restore_timeout
@@ -160,12 +170,33 @@ class CountQuery:
             if self._closed:
                 return 0
             records = self._consumer.consume(self._batch_size, timeout)
+            if self._partition_moved(records):
+                self._restore_moved_state()
             for record in records:
                 self._handle(record)
+                self._next_offsets[record.partition] = record.offset + 1
             if records or self._pending:
                 self._publish()
                 self._consumer.commit()
             return len(records)
+
+    def _partition_moved(self, records: list[Record]) -> bool:
+        """Whether a partition came to this instance from another: one not counted here yet,
+        or one resuming elsewhere than where this instance left it (it moved and returned)."""
+        firsts: dict[int, int] = {}
+        for record in records:
+            firsts.setdefault(record.partition, record.offset)
+        return any(self._next_offsets.get(p) != offset for p, offset in firsts.items())
+
+    def _restore_moved_state(self) -> None:
+        """The state follows the partition, as in Kafka Streams: read the sink back again, so
+        the counts of the stations that moved continue from the last total their previous owner
+        published. This instance's own totals are all in the sink (published every pump)."""
+        if self._pending:  # a publish that failed last pump: its counts go out first
+            self._publish()
+        self._counter = TurnstileCounter()
+        self.restore()
+        self.stats.restores += 1
 
     def close(self) -> None:
         with self._lock:
@@ -182,6 +213,7 @@ class CountQuery:
 
     def _handle(self, record: Record) -> None:
         self.stats.consumed += 1
+        process_metrics().records_in.labels(processor=self.name, topic=record.topic).inc()
         if record.value is None:
             self.stats.ignored += 1
             return
@@ -240,10 +272,15 @@ class CountQuery:
             )
         self._producer.flush()
         self.stats.written += len(self._pending)
+        process_metrics().records_out.labels(processor=self.name, topic=plan.sink_topic).inc(
+            len(self._pending)
+        )
         self._pending.clear()
 
     def _dead_letter(self, record: Record, reason: str) -> None:
         self.stats.dead_lettered += 1
+        process_metrics().dead_letter(self.name, reason)
+        process_metrics().records_out.labels(processor=self.name, topic=DEAD_LETTERS).inc()
         log.warning(
             "%s: dead-lettering %s[%d]@%d: %s",
             self.name,

@@ -18,6 +18,9 @@ from typing import Any, Optional
 import faust
 
 from cta.config import Settings
+from cta.kafka.admin import KafkaTopicAdmin
+from cta.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from cta.metrics import process_metrics
 from cta.processors.stations import (
     GROUP_ID,
     TABLE_VALUE_NAMESPACE,
@@ -92,15 +95,25 @@ def create_app(broker: str, *, store: str = "memory://") -> faust.App:
     )
     index = StationTable()
     stats = StationsStats()
+    metrics = process_metrics()
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        # On the worker's own web server (``--web-port``, 6066 by default). aiohttp refuses a
+        # charset in ``content_type``, so the full type goes in as a header.
+        return web.bytes(metrics.exposition(), headers={"Content-Type": METRICS_CONTENT_TYPE})
 
     @app.agent(raw_topic)
     async def stations(stream: Any) -> Any:
         async for event in stream.events():
             stats.consumed += 1
             message = event.message
+            metrics.records_in.labels(processor=GROUP_ID, topic=str(message.topic)).inc()
             outcome = decide(index, event.key, event.value)
             if outcome.dead_letter_reason is not None:
                 stats.dead_lettered += 1
+                metrics.dead_letter(GROUP_ID, outcome.dead_letter_reason)
+                metrics.records_out.labels(processor=GROUP_ID, topic=DEAD_LETTERS).inc()
                 log.warning(
                     "dead-lettering offset %s: %s", message.offset, outcome.dead_letter_reason
                 )
@@ -128,6 +141,10 @@ def create_app(broker: str, *, store: str = "memory://") -> faust.App:
                 else:
                     table[key] = _record(station)
                     stats.written += 1
+            if outcome.writes:
+                metrics.records_out.labels(processor=GROUP_ID, topic=STATIONS_TABLE).inc(
+                    len(outcome.writes)
+                )
             # One result per event, dead letters included: callers (and test_context) count on it.
             yield outcome
 
@@ -142,7 +159,11 @@ def __getattr__(name: str) -> faust.App:
     # ``faust -A cta.processors.faust_app`` looks up ``app``: built on first use so that
     # importing this module (tests, type checks) needs no broker settings.
     if name == "app":
-        built = create_app(Settings.from_env().bootstrap_servers)
+        settings = Settings.from_env()
+        built = create_app(settings.bootstrap_servers)
+        # The worker's /metrics reports its group's lag, read from the brokers at each scrape.
+        admin = KafkaTopicAdmin(settings.bootstrap_servers, timeout=5.0)
+        process_metrics().watch_lag(admin, lambda: [GROUP_ID])
         globals()["app"] = built
         return built
     raise AttributeError(name)

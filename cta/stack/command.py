@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from dataclasses import replace
 
 from cta.config import Settings
-from cta.stack.config import StackConfig
+from cta.stack.config import StackConfig, StackEndpoints
 from cta.stack.lifecycle import down, up
 from cta.stack.processes import StackError
 from cta.stack.status import status
@@ -25,10 +26,39 @@ def _show_progress() -> None:
         logger.propagate = False
 
 
-def main(action: str, settings: Settings | None = None) -> int:
-    """Run one action; returns the exit code. Ports come from the ``CTA_*`` settings."""
+def with_brokers(config: StackConfig, brokers: int | None) -> StackConfig:
+    """``config`` with ``brokers`` nodes; None keeps what the last ``up`` of this state dir
+    started (its endpoints list every node), so ``down`` and ``status`` need no option."""
+    if brokers is not None:
+        return replace(config, brokers=brokers)
+    written = StackEndpoints.read(config.endpoints_file)
+    if written is None or config.brokers > 1:
+        return config
+    listed = written.bootstrap_servers.split(",")
+    # The peers' broker ports as written; their controllers one up, as our layout has them.
+    peers = [int(address.rsplit(":", 1)[1]) for address in listed[1:]]
+    return replace(
+        config,
+        brokers=len(listed),
+        cluster_ports=tuple(p for port in peers for p in (port, port + 1)),
+    )
+
+
+def main(
+    action: str,
+    settings: Settings | None = None,
+    *,
+    brokers: int | None = None,
+    watch: bool = False,
+) -> int:
+    """Run one action; returns the exit code. Ports come from the ``CTA_*`` settings; the number
+    of Kafka nodes from ``brokers``, else from the last ``up``'s endpoints."""
     _show_progress()
-    config = StackConfig.from_settings(settings or Settings.from_env())
+    config = with_brokers(StackConfig.from_settings(settings or Settings.from_env()), brokers)
+    if action == "status" and watch:
+        from cta.stack.watch import watch_forever
+
+        return watch_forever(config)
     try:
         if action == "up":
             began = time.monotonic()

@@ -51,6 +51,13 @@ class StackConfig:
     mvn: str = "mvn"
     postgres_bin: Path = Path("/usr/lib/postgresql/15/bin")
     kafka_heap: str = "512m"
+    # Kafka nodes: 1 is a combined broker+controller; 3 is a three-voter KRaft quorum of
+    # combined nodes (cta.stack.cluster). Node 1 keeps ``kafka_port``/``controller_port``.
+    brokers: int = 1
+    # (broker, controller) ports of nodes 2..N, flat; empty: node i gets the node-1 ports + 2(i-1).
+    cluster_ports: tuple[int, ...] = ()
+    # Each node's heap in a cluster: three brokers, Connect and Apicurio share two cores.
+    cluster_heap: str = "384m"
     connect_heap: str = "512m"
     registry_heap: str = "384m"
     health_timeout: float = 180.0
@@ -61,8 +68,13 @@ class StackConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> StackConfig:
         """Ports from the ``CTA_*`` URLs, so the stack listens where the pipeline will look."""
+        brokers = [b for b in settings.bootstrap_servers.split(",") if b.strip()]
+        # Nodes 2..N from the list too; their controllers are guessed one port up (our layout).
+        peers = [_port(b, 0) for b in brokers[1:]]
         base = cls(
             kafka_port=_port(settings.bootstrap_servers, 9092),
+            brokers=len(brokers) or 1,
+            cluster_ports=tuple(p for port in peers for p in (port, port + 1)),
             registry_port=_port(settings.schema_registry_url, 8081),
             rest_proxy_port=_port(settings.rest_proxy_url, 8082),
             connect_port=_port(settings.connect_url, 8083),
@@ -74,8 +86,22 @@ class StackConfig:
     def with_free_ports(self) -> StackConfig:
         """A copy listening on ports free right now (tests run beside a developer's stack)."""
         names = [f.name for f in fields(self) if f.name.endswith("_port")]
-        ports = free_ports(len(names), self.host)
-        return replace(self, **dict(zip(names, ports, strict=True)))  # type: ignore[arg-type]
+        extra = 2 * (self.brokers - 1)
+        ports = free_ports(len(names) + extra, self.host)
+        chosen: dict[str, object] = dict(zip(names, ports[: len(names)], strict=True))
+        chosen["cluster_ports"] = tuple(ports[len(names) :])
+        return replace(self, **chosen)  # type: ignore[arg-type]
+
+    def node_ports(self) -> list[tuple[int, int]]:
+        """(broker, controller) port of each Kafka node, node 1 first."""
+        nodes = [(self.kafka_port, self.controller_port)]
+        for index in range(1, self.brokers):
+            if len(self.cluster_ports) >= 2 * index:
+                pair = self.cluster_ports[2 * index - 2 : 2 * index]
+                nodes.append((pair[0], pair[1]))
+            else:
+                nodes.append((self.kafka_port + 2 * index, self.controller_port + 2 * index))
+        return nodes
 
     @property
     def logs_dir(self) -> Path:
@@ -95,7 +121,8 @@ class StackConfig:
 
     def endpoints(self) -> StackEndpoints:
         return StackEndpoints(
-            bootstrap_servers=f"{self.host}:{self.kafka_port}",
+            # Every node, so clients reach the cluster whichever broker is down.
+            bootstrap_servers=",".join(f"{self.host}:{port}" for port, _ in self.node_ports()),
             schema_registry_url=f"http://{self.host}:{self.registry_port}{CCOMPAT_PATH}",
             rest_proxy_url=f"http://{self.host}:{self.rest_proxy_port}",
             connect_url=f"http://{self.host}:{self.connect_port}",

@@ -32,7 +32,7 @@ def render_properties(config: StackConfig) -> str:
     return template.substitute(
         host=config.host,
         connect_port=config.connect_port,
-        bootstrap_servers=f"{config.host}:{config.kafka_port}",
+        bootstrap_servers=config.endpoints().bootstrap_servers,
         plugin_path=plugin_path(config).resolve(),
         plugin_discovery=PLUGIN_DISCOVERY,
     )

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Collection
 
-from cta.stack import connect, kafka, postgres, registry, rest_proxy
+from cta.stack import cluster, connect, postgres, registry, rest_proxy
 from cta.stack.config import StackConfig, StackEndpoints, port_in_use
 from cta.stack.java import check_java
 from cta.stack.processes import (
@@ -29,7 +29,7 @@ def services(config: StackConfig) -> list[Service]:
     return start_order(
         [
             postgres.service(config),
-            kafka.service(config),
+            *cluster.kafka_services(config),
             registry.service(config),
             connect.service(config),
             rest_proxy.service(config),
@@ -101,8 +101,16 @@ def _ensure_running(service: Service, config: StackConfig) -> None:
 def down(config: StackConfig) -> list[str]:
     """Stop every service, dependents first (SIGTERM, SIGKILL after ``stop_timeout``). Data
     and downloads stay. Returns the names of the services that were running."""
-    stopped = []
+    stopped: list[str] = []
+    nodes = set(cluster.node_names(config)) if config.brokers > 1 else set()
     for service in reversed(services(config)):
+        if service.name in nodes:
+            # All at once: a node stopped after the quorum lost its majority waits in vain.
+            stopped += cluster.stop_nodes(config)
+            nodes.clear()
+            continue
+        if config.brokers > 1 and service.name in cluster.node_names(config):
+            continue  # stopped with the first node met
         if stop(service.name, config.run_dir, service.stop_signal, config.stop_timeout):
             log.info("stopped %s", service.name)
             stopped.append(service.name)

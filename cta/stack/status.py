@@ -11,6 +11,8 @@ import requests
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
+from cta.stack.cluster import node_names
+from cta.stack.cluster_status import ClusterView, cluster_view
 from cta.stack.config import StackConfig
 from cta.stack.lifecycle import service_state, services
 from cta.stack.processes import running_pid
@@ -46,6 +48,7 @@ class StackStatus:
     # Connector -> "STATE (tasks: RUNNING, FAILED)".
     connectors: dict[str, str] = field(default_factory=dict)
     ksql_queries: list[dict[str, Any]] = field(default_factory=list)
+    cluster: ClusterView | None = None
     errors: list[str] = field(default_factory=list)
 
     def render(self) -> str:
@@ -55,6 +58,8 @@ class StackStatus:
             port = f" port {s.port}" if s.port else ""
             note = f" ({s.note})" if s.note else ""
             lines.append(f"  {s.name:<11} {s.state:<11}{pid}{port}{note}")
+        if self.cluster is not None:
+            lines += self.cluster.render_lines()
         if self.topics:
             lines.append("topics (messages):")
             lines += [f"  {name}: {count}" for name, count in sorted(self.topics.items())]
@@ -81,13 +86,19 @@ def status(config: StackConfig) -> StackStatus:
     states = {s.name: s.state for s in result.services}
     live = {"running", "external"}
     endpoints = config.endpoints()
-    if states.get("kafka") in live:
+    # Any live node will do: on a cluster, node 1 ("kafka") may be the one that is down.
+    if any(states.get(name) in live for name in node_names(config)):
         _gather(result, "topics and lag", lambda: _kafka_view(endpoints.bootstrap_servers, result))
+        _gather(result, "kafka cluster", lambda: _set_cluster(result, config))
     if states.get("connect") in live:
         _gather(result, "connectors", lambda: _connectors(endpoints.connect_url, result))
     if config.ksql_url:
         _gather(result, "ksql queries", lambda: _ksql_queries(config.ksql_url, result))
     return result
+
+
+def _set_cluster(result: StackStatus, config: StackConfig) -> None:
+    result.cluster = cluster_view(config)
 
 
 def _service_status(service: Any, config: StackConfig) -> ServiceStatus:

@@ -71,7 +71,8 @@ def test_connect_properties_point_at_the_broker_and_an_absolute_plugin_path() ->
     assert props["listeners"] == "http://127.0.0.1:18083"
     assert Path(props["plugin.path"]).is_absolute()
     for topic in ("config", "offset", "status"):
-        assert props[f"{topic}.storage.replication.factor"] == "1"
+        # The brokers' default.replication.factor: 1 on one node, 3 on a cluster.
+        assert props[f"{topic}.storage.replication.factor"] == "-1"
 
 
 def test_cluster_ids_have_kafkas_shape() -> None:
