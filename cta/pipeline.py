@@ -21,6 +21,7 @@ from cta.data import default_network, load_station_rows
 from cta.domain.lines import Network
 from cta.domain.simulation import Simulation
 from cta.ksql.client import statement_files
+from cta.lag import group_topics_of, remote_group_topics, total_lag
 from cta.ports import Backend, StationRow
 from cta.runtime import BackgroundPump, Pump, drain
 from cta.simulate import SimulationRunner
@@ -88,24 +89,28 @@ class Pipeline:
         """Wait until every processor has consumed what was produced: in-process pumps find
         nothing more (for ``quiet_rounds`` rounds in a row) and out-of-process groups (the
         Faust worker) have no lag. In memory one quiet round proves it; over a network a fetch
-        may still be in flight, so a real backend asks for more."""
+        may still be in flight, so a real backend asks for more. Lag is counted for every
+        group, in-process or not, over the topics it reads (``cta.lag``)."""
         poll = float(self.backend.extras.get("settle_poll", 0.0))
         needed = int(self.backend.extras.get("quiet_rounds", 1))
         deadline = time.monotonic() + timeout
         quiet = 0
         while quiet < needed:
-            handled = sum(pump.pump(poll) for pump in [*self.pumps(), *feeds])
-            lag = sum(
-                sum(self.backend.admin.group_lag(group).values()) for group in self._remote_groups()
+            pumps = self.pumps()
+            handled = sum(pump.pump(poll) for pump in [*pumps, *feeds])
+            # Every group counts, the in-process ones too: a consumer still rejoining its group
+            # finds nothing while its group has lag (cta.lag).
+            behind = total_lag(
+                self.backend.admin, {**self._remote_groups(), **group_topics_of(pumps)}
             )
-            quiet = quiet + 1 if handled == 0 and lag == 0 else 0
+            quiet = quiet + 1 if handled == 0 and not behind else 0
             if time.monotonic() > deadline:
-                raise TimeoutError(f"pipeline did not settle in {timeout}s (lag {lag})")
-            if handled == 0 and lag > 0:
-                time.sleep(0.05)  # only an out-of-process worker is still busy
+                raise TimeoutError(f"pipeline did not settle in {timeout}s (lag {behind})")
+            if handled == 0 and behind:
+                time.sleep(0.05)  # a consumer is still busy or (re)joining its group
 
-    def _remote_groups(self) -> tuple[str, ...]:
-        return tuple(self.backend.extras.get("remote_groups", ()))
+    def _remote_groups(self) -> dict[str, tuple[str, ...]]:
+        return remote_group_topics(self.backend.extras.get("remote_groups", ()))
 
     def start_background(self, *extra: Pump) -> None:
         for pump in [*self.pumps(), *extra]:
@@ -136,4 +141,3 @@ class Pipeline:
     ) -> tuple[DashboardState, DashboardFeed]:
         state = state or DashboardState()
         return state, DashboardFeed(self.backend.log, self.backend.registry, state)
-

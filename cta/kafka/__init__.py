@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from cta import topics
 from cta.config import Settings
 from cta.ports import Backend, EventLog, KsqlAdmin, SchemaRegistry, TopicAdmin
 from cta.runtime import Pump
@@ -91,7 +92,7 @@ def kafka_backend(settings: Settings) -> Backend:
         "start_processors": start_processors,
         "close": close,
         # settle: the Faust group's lag, and quiet rounds long enough for a network fetch
-        "remote_groups": ("stations-stream",),
+        "remote_groups": {"stations-stream": (topics.STATIONS_RAW,)},
         "settle_poll": 0.2,
         "quiet_rounds": 3,
         "rest_proxy_http": (settings.rest_proxy_url.rstrip("/"), requests.Session()),
