@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     setup = sub.add_parser("setup", help="topics, station table, connector, KSQL statements")
     _common(setup)
 
+    processors = sub.add_parser(
+        "processors", help="the kafka backend's Faust worker and KSQL engine, supervised"
+    )
+    _common(processors)
+
     stack = sub.add_parser("stack", help="the native real stack (no Docker)")
     stack.add_argument("action", choices=("up", "down", "status"))
     return parser
@@ -159,7 +164,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args)
     backend = open_backend(settings)
     pipeline = Pipeline(backend, settings=settings)
-    pipeline.setup()
+    supervisor = None
+    if backend.name == "kafka":
+        # The Faust worker and the KSQL engine run as supervised processes (cta.supervisor):
+        # restarted when they die, and named by /healthz while they are down.
+        from cta.kafka.processors import hand_over_ksql, supervise
+
+        pipeline.setup(start_processors=False)
+        hand_over_ksql(backend)
+        supervisor = supervise(settings)
+    else:
+        pipeline.setup()
     state, feed = pipeline.dashboard()
     pipeline.start_background()
     runner = _runner(pipeline, args)
@@ -175,14 +190,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
     url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
     print(f"CTA status board ({backend.name} backend): {url}", flush=True)
     print("Ctrl-C stops the pipeline.", flush=True)
+    health = supervisor.health if supervisor is not None else None
     try:
-        serve(state, feed, settings.dashboard_host, settings.dashboard_port)
+        serve(state, feed, settings.dashboard_host, settings.dashboard_port, processors=health)
     finally:
         stop.set()
         simulation.join(timeout=10)
         runner.close()
         pipeline.stop_background()
+        if supervisor is not None:
+            supervisor.stop()
         print("stopped.", flush=True)
+    return 0
+
+
+def cmd_processors(args: argparse.Namespace) -> int:
+    """The real backend's processors alone, supervised, until Ctrl-C / SIGTERM."""
+    from cta.kafka.processors import default_workdir, supervise
+
+    settings = _settings(args)
+    if settings.backend != "kafka":
+        print("cta processors runs the kafka backend's processors: use --backend kafka")
+        return 2
+    workdir = default_workdir()
+    supervisor = supervise(settings, workdir)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    print(f"processors supervised; logs in {workdir}. Ctrl-C stops them.", flush=True)
+    shown = None
+    try:
+        while not stop.wait(1.0):
+            health = supervisor.health()
+            line = ", ".join(f"{n}: {r['state']}" for n, r in health["processors"].items())
+            if line != shown:
+                print(line, flush=True)
+                shown = line
+    finally:
+        supervisor.stop()
     return 0
 
 
@@ -207,6 +251,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "simulate": cmd_simulate,
     "setup": cmd_setup,
+    "processors": cmd_processors,
     "dashboard": cmd_dashboard,
     "stack": cmd_stack,
 }

@@ -10,7 +10,8 @@ seconds is not restarted in a loop: it is marked FAILED, logged as an error and 
 ``health()`` until ``restart(name)`` or the next start.
 
 Health is what ``/healthz`` shows: a child counts as up once its process runs and its optional
-``ready`` probe (e.g. "the Faust group is stable") has passed since it last started.
+``ready`` probe (asked with the child's pid, e.g. "the Faust group is stable", "the KSQL
+process has written its pid to its ready file") has passed since it last started.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class ProcessSpec:
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
     log_path: Path | None = None  # stdout+stderr appended here; None: inherited
-    ready: Callable[[], bool] | None = None
+    ready: Callable[[int], bool] | None = None  # asked with the child's pid
 
 
 def describe_exit(returncode: int) -> str:
@@ -212,14 +213,15 @@ class Supervisor:
         if now - child.last_ready_check < self.policy.ready_interval:
             return
         child.last_ready_check = now
+        assert child.process is not None
         try:
-            is_ready = ready()
+            is_ready = ready(child.process.pid)
         except Exception as exc:  # a probe that cannot tell means "not yet"
             log.debug("readiness probe of %s failed: %s", child.spec.name, exc)
             is_ready = False
         if is_ready:
             child.state = State.RUNNING
-            log.info("processor %s is up (pid %d)", child.spec.name, child.process.pid)  # type: ignore[union-attr]
+            log.info("processor %s is up (pid %d)", child.spec.name, child.process.pid)
 
     def _exited(self, child: _Child, code: int, now: float) -> None:
         policy = self.policy

@@ -115,7 +115,7 @@ def test_a_processor_that_keeps_dying_is_reported_not_restarted_in_a_loop(
 def test_a_processor_is_up_only_once_its_probe_says_ready(supervisors: list[Supervisor]) -> None:
     ready = threading.Event()
     supervisor = Supervisor(
-        [ProcessSpec("faust", SLEEPER, ready=ready.is_set)],
+        [ProcessSpec("faust", SLEEPER, ready=lambda pid: ready.is_set())],
         RestartPolicy(ready_interval=0.0),
     )
     supervisors.append(supervisor)

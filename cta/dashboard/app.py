@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -91,8 +92,17 @@ def sse_event(snapshot: dict[str, Any]) -> str:
     return f"id: {snapshot['version']}\nevent: snapshot\ndata: {data}\n\n"
 
 
+# Health of processes the dashboard does not run itself (``cta.supervisor.Supervisor.health``):
+# ``{"ok": bool, "down": [names], "processors": {...}}``.
+ProcessorHealth = Callable[[], Mapping[str, Any]]
+
+
 def create_app(
-    state: DashboardState, *, name: str = "cta-dashboard", feed: Pump | None = None
+    state: DashboardState,
+    *,
+    name: str = "cta-dashboard",
+    feed: Pump | None = None,
+    processors: ProcessorHealth | None = None,
 ) -> DashboardApp:
     # Our logging configuration (cta.cli) stays the only one: Sanic would print each line twice.
     app: DashboardApp = Sanic(name, configure_logging=False)
@@ -129,13 +139,18 @@ def create_app(
     @app.get("/healthz")
     async def healthz(request: Request) -> HTTPResponse:
         failing = monitor is not None and monitor.failing
-        body = {
-            "status": "failing" if failing else "ok",
+        supervised = None if processors is None else processors()
+        down = [] if supervised is None else list(supervised.get("down", ()))
+        body: dict[str, Any] = {
+            "status": "failing" if failing or down else "ok",
             "version": state.version,
             "pending_arrivals": state.pending(),
             "feed": None if monitor is None else monitor.health(),
         }
-        return json_response(body, status=503 if failing else 200)
+        if supervised is not None:
+            body["down"] = down
+            body["processors"] = supervised.get("processors", {})
+        return json_response(body, status=503 if failing or down else 200)
 
     @app.get("/events")
     async def events(request: Request) -> None:
@@ -171,8 +186,9 @@ def serve(
     port: int = 8888,
     *,
     name: str = "cta-dashboard",
+    processors: ProcessorHealth | None = None,
 ) -> None:
     """Run the dashboard in this process until stopped (Ctrl-C shuts it down cleanly)."""
-    app = create_app(state, name=name, feed=feed)
+    app = create_app(state, name=name, feed=feed, processors=processors)
     log.info("dashboard on http://%s:%d/", host, port)
     app.run(host=host, port=port, single_process=True, access_log=False, motd=False)
