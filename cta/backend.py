@@ -17,7 +17,7 @@ backend started and releases what it opened, in reverse order; it is idempotent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
@@ -49,8 +49,9 @@ class OutOfProcess(Protocol):
     def name(self) -> str: ...
 
     @property
-    def groups(self) -> tuple[str, ...]:
-        """Consumer groups whose lag tells whether these processors have caught up."""
+    def groups(self) -> Mapping[str, tuple[str, ...]]:
+        """Consumer groups whose lag tells whether these processors have caught up, each with
+        the topics it reads (a partition it never committed to lags by its whole length)."""
         ...
 
     def start(self) -> None:
@@ -121,8 +122,9 @@ class Backend:
                 processors.start()
 
     @property
-    def remote_groups(self) -> tuple[str, ...]:
-        return tuple(group for p in self.out_of_process for group in p.groups)
+    def remote_groups(self) -> dict[str, tuple[str, ...]]:
+        """The out-of-process processors' groups, each with the topics it reads."""
+        return {group: topics for p in self.out_of_process for group, topics in p.groups.items()}
 
     def close(self) -> None:
         """Stop the started processors, then run the closers; every step runs even when one

@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(setup)
     _network_options(setup)
 
+    processors = sub.add_parser(
+        "processors", help="the kafka backend's Faust worker and KSQL engine, supervised"
+    )
+    _common(processors)
+
     stack = sub.add_parser("stack", help="the native real stack (no Docker)")
     stack.add_argument("action", choices=("up", "down", "status"))
     stack.add_argument(
@@ -221,11 +226,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from cta.dashboard.app import serve
 
     settings = _settings(args)
-    # Closing the backend stops the Faust worker and leaves the KSQL queries' groups, also when
-    # set-up fails or Ctrl-C comes before the dashboard runs.
+    # Closing the backend stops the processors it started and leaves the KSQL queries' groups,
+    # also when set-up fails or Ctrl-C comes before the dashboard runs.
     with open_backend(settings) as backend:
         pipeline = Pipeline(backend, settings=settings)
-        pipeline.setup()
+        supervisor = None
+        if backend.name == "kafka":
+            # The Faust worker and the KSQL engine run as supervised processes (cta.supervisor):
+            # restarted when they die, and named by /healthz while they are down.
+            from cta.kafka.processors import hand_over_ksql, supervise
+
+            pipeline.setup(start_processors=False)
+            hand_over_ksql(backend)
+            supervisor = supervise(settings)
+            backend.closers.append(supervisor.stop)
+        else:
+            pipeline.setup()
         state, feed = pipeline.dashboard()
         runner = _runner(pipeline, args)
         stop = threading.Event()
@@ -236,13 +252,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             name="simulation",
             daemon=True,
         )
+        health = None if supervisor is None else supervisor.health
         try:
             pipeline.start_background()
             simulation.start()
             url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
             print(f"CTA status board ({backend.name} backend): {url}", flush=True)
             print("Ctrl-C stops the pipeline.", flush=True)
-            serve(state, feed, settings.dashboard_host, settings.dashboard_port)
+            serve(state, feed, settings.dashboard_host, settings.dashboard_port, processors=health)
         finally:
             stop.set()
             if simulation.is_alive():
@@ -251,6 +268,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
             pipeline.stop_background()
             feed.close()
     print("stopped.", flush=True)
+    return 0
+
+
+def cmd_processors(args: argparse.Namespace) -> int:
+    """The real backend's processors alone, supervised, until Ctrl-C / SIGTERM."""
+    from cta.kafka.processors import default_workdir, supervise
+
+    settings = _settings(args)
+    if settings.backend != "kafka":
+        print("cta processors runs the kafka backend's processors: use --backend kafka")
+        return 2
+    workdir = default_workdir()
+    supervisor = supervise(settings, workdir)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    print(f"processors supervised; logs in {workdir}. Ctrl-C stops them.", flush=True)
+    shown = None
+    try:
+        while not stop.wait(1.0):
+            health = supervisor.health()
+            line = ", ".join(f"{n}: {r['state']}" for n, r in health["processors"].items())
+            if line != shown:
+                print(line, flush=True)
+                shown = line
+    finally:
+        supervisor.stop()
     return 0
 
 
@@ -278,6 +321,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "simulate": cmd_simulate,
     "setup": cmd_setup,
+    "processors": cmd_processors,
     "dashboard": cmd_dashboard,
     "stack": cmd_stack,
 }

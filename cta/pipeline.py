@@ -23,6 +23,7 @@ from cta.data_l import load_network, load_network_rows
 from cta.domain.lines import Network
 from cta.domain.simulation import Simulation, TrainCounts
 from cta.ksql.client import statement_files
+from cta.lag import group_topics_of, total_lag
 from cta.ports import StationRow
 from cta.runtime import BackgroundPump, Pump, drain
 from cta.simulate import SimulationRunner
@@ -96,23 +97,26 @@ class Pipeline:
 
     def settle(self, *, timeout: float = 60.0, feeds: tuple[Pump, ...] = ()) -> None:
         """Wait until every processor has consumed what was produced: in-process pumps find
-        nothing more and out-of-process groups (the Faust worker) have no lag, for as many
-        rounds in a row as the backend's ``SettlePolicy`` asks."""
+        nothing more and no consumer group lags, for as many rounds in a row as the backend's
+        ``SettlePolicy`` asks. Lag is counted for every group, the out-of-process processors'
+        and the in-process ones, over the topics it reads (``cta.lag``)."""
         poll = self.backend.settle.poll_timeout
         needed = self.backend.settle.quiet_rounds
         deadline = time.monotonic() + timeout
         quiet = 0
         while quiet < needed:
-            handled = sum(pump.pump(poll) for pump in [*self.pumps(), *feeds])
-            lag = sum(
-                sum(self.backend.admin.group_lag(group).values())
-                for group in self.backend.remote_groups
+            pumps = self.pumps()
+            handled = sum(pump.pump(poll) for pump in [*pumps, *feeds])
+            # Every group counts, the in-process ones too: a consumer still rejoining its group
+            # finds nothing while its group has lag (cta.lag).
+            behind = total_lag(
+                self.backend.admin, {**self.backend.remote_groups, **group_topics_of(pumps)}
             )
-            quiet = quiet + 1 if handled == 0 and lag == 0 else 0
+            quiet = quiet + 1 if handled == 0 and not behind else 0
             if time.monotonic() > deadline:
-                raise TimeoutError(f"pipeline did not settle in {timeout}s (lag {lag})")
-            if handled == 0 and lag > 0:
-                time.sleep(0.05)  # only an out-of-process worker is still busy
+                raise TimeoutError(f"pipeline did not settle in {timeout}s (lag {behind})")
+            if handled == 0 and behind:
+                time.sleep(0.05)  # a consumer is still busy or (re)joining its group
 
     def start_background(self, *extra: Pump) -> None:
         for pump in [*self.pumps(), *extra]:

@@ -26,3 +26,18 @@ Feature: Stations from the database to the board
     When a malformed row is written to the raw stations topic
     Then the dead-letter topic holds that row with a reason
     And the stations table still holds 94 station entries
+
+  Scenario: A station deleted in the database leaves the board, and comes back when re-inserted
+    Given the dashboard shows the red line station 41190 as "Jarvis"
+    When the rows of station 41190 are deleted from the database
+    Then the raw stations topic ends with a tombstone for every stop of station 41190
+    And the stations table topic ends with a tombstone for "red:41190"
+    And the dashboard no longer shows station 41190 on the red line
+    When the rows of station 41190 are inserted again
+    Then the dashboard shows the red line station 41190 as "Jarvis"
+
+  Scenario: A station moved off every line leaves the board
+    Given the dashboard shows the red line station 41190 as "Jarvis"
+    When every stop of station 41190 is taken off every line in the database
+    Then the stations table topic ends with a tombstone for "red:41190"
+    And the dashboard no longer shows station 41190 on the red line

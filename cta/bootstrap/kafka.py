@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from cta import topics
 from cta.backend import OVER_A_NETWORK, Backend, HttpEndpoint
 from cta.config import Settings
 from cta.connect.client import ConnectClient
@@ -47,10 +48,10 @@ class FaustStationsWorker:
         self._worker: FaustWorker | None = None
 
     @property
-    def groups(self) -> tuple[str, ...]:
+    def groups(self) -> dict[str, tuple[str, ...]]:
         from cta.kafka.faust_worker import APP_ID
 
-        return (APP_ID,)
+        return {APP_ID: (topics.STATIONS_RAW,)}
 
     def start(self) -> None:
         if self._worker is not None:

@@ -2,8 +2,9 @@
 
 Debezium writes change events for ``public.stations`` to ``<topic.prefix>.public.stations``;
 ``unwrap`` (ExtractNewRecordState) flattens each event to the row after the change and turns a
-delete into a tombstone, and ``route`` (RegexRouter) renames the topic to ``STATIONS_RAW``. With
-JsonConverter and schemas disabled the key is ``{"stop_id": N}`` and the value the flat row.
+delete into one real tombstone (``delete-to-tombstone``), and ``route`` (RegexRouter) renames the
+topic to ``STATIONS_RAW``. With JsonConverter and schemas disabled the key is ``{"stop_id": N}``
+and the value the flat row.
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ def stations_connector_config(settings: Settings) -> dict[str, str]:
         "value.converter.schemas.enable": "false",
         "transforms": "unwrap,route",
         "transforms.unwrap.type": EXTRACT_NEW_RECORD_STATE,
-        # Drop the delete envelope, keep Debezium's tombstone: compaction then forgets the stop.
-        "transforms.unwrap.delete.tombstone.handling.mode": "tombstone",
+        # A delete becomes one real tombstone (no value, no schema), so compaction forgets the
+        # stop. The default, "tombstone", keeps the value schema and JsonConverter then writes
+        # the JSON text null instead (seen on Debezium 3.7; see cta.connect.emulator).
+        "transforms.unwrap.delete.tombstone.handling.mode": "delete-to-tombstone",
         "transforms.route.type": REGEX_ROUTER,
         "transforms.route.regex": re.escape(debezium_topic(TOPIC_PREFIX)),
         "transforms.route.replacement": STATIONS_RAW,

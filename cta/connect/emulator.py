@@ -4,7 +4,8 @@ PostgreSQL source task over ``MemoryStationDatabase``.
 ``ConnectApp`` is both the HTTP ``Handler`` (mounted with ``cta.http.in_process_session``) and a
 ``Pump`` that drives every running task. The task copies the table (snapshot), then follows the
 change feed, producing what Debezium + the configured transforms + JsonConverter (schemas off)
-would: key ``{"stop_id": N}``, value the flat row, a tombstone for a delete. Its source position is
+would: key ``{"stop_id": N}``, value the flat row, and for a delete what the configured
+``delete.tombstone.handling.mode`` gives (see ``_DELETE_MODES``). Its source position is
 kept, as Connect keeps source offsets, in the ``connect-offsets`` topic under the connector's name,
 so an update, a delete + re-create, or a new worker over the same log resumes without re-emitting.
 """
@@ -100,9 +101,21 @@ def _router(pattern: re.Pattern[str], replacement: str) -> Callable[[str], str]:
     return route
 
 
+# Debezium 3.7's ExtractNewRecordState modes. ``tombstone`` (its default) turns the delete event
+# into a record with a null value but the row's value schema, and drops Debezium's own tombstone:
+# JsonConverter serialises a null value *with* a schema as the JSON text ``null``, so the topic gets
+# the four bytes ``null``, not a tombstone, and compaction never forgets the key. Only
+# ``delete-to-tombstone`` (the delete event becomes a record with neither value nor schema, the
+# original tombstone is dropped) and ``rewrite-with-tombstone`` (which keeps the original) write a
+# real null value. The rewrite modes also mark every insert and update ``"__deleted": "false"``.
+_JSON_NULL = b"null"
+_DELETE_MODES = ("drop", "tombstone", "rewrite", "rewrite-with-tombstone", "delete-to-tombstone")
+_REWRITE_MODES = ("rewrite", "rewrite-with-tombstone")
+
+
 def _transform_chain(config: Mapping[str, str]) -> tuple[bool, str, list[Callable[[str], str]]]:
     """(unwrap configured, its delete mode, topic renamers) from the ``transforms`` entries."""
-    unwrap, delete_mode = False, "tombstone"
+    unwrap, delete_mode = False, "tombstone"  # Debezium's default
     routers: list[Callable[[str], str]] = []
     for alias in filter(None, (a.strip() for a in config.get("transforms", "").split(","))):
         kind = config.get(f"transforms.{alias}.type", "")
@@ -111,7 +124,7 @@ def _transform_chain(config: Mapping[str, str]) -> tuple[bool, str, list[Callabl
             delete_mode = config.get(
                 f"transforms.{alias}.delete.tombstone.handling.mode", "tombstone"
             )
-            if delete_mode not in ("tombstone", "drop", "rewrite", "rewrite-with-tombstone"):
+            if delete_mode not in _DELETE_MODES:
                 raise UnsupportedConfig(f"delete.tombstone.handling.mode {delete_mode!r}")
         elif kind == REGEX_ROUTER:
             pattern = re.compile(config[f"transforms.{alias}.regex"])
@@ -190,15 +203,18 @@ class PostgresSourceTask:
         key = _compact_json({"stop_id": present.stop_id})
         if not self._unwrap:
             return self._envelope(key, op, row, before)
+        rewrite = self._delete_mode in _REWRITE_MODES
         if row is not None:
-            return [(key, _compact_json(row.as_json()))]
+            value = {**row.as_json(), "__deleted": "false"} if rewrite else row.as_json()
+            return [(key, _compact_json(value))]
         assert before is not None
         rewritten = (key, _compact_json({**before.as_json(), "__deleted": "true"}))
         by_mode: dict[str, list[Message]] = {
-            "tombstone": [(key, None)],
             "drop": [],
+            "tombstone": [(key, _JSON_NULL)],
             "rewrite": [rewritten],
             "rewrite-with-tombstone": [rewritten, (key, None)],
+            "delete-to-tombstone": [(key, None)],
         }
         return by_mode[self._delete_mode]
 

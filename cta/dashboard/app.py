@@ -13,6 +13,7 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -102,12 +103,18 @@ def sse_event(snapshot: dict[str, Any]) -> str:
     return f"id: {snapshot['version']}\nevent: snapshot\ndata: {data}\n\n"
 
 
+# Health of processes the dashboard does not run itself (``cta.supervisor.Supervisor.health``):
+# ``{"ok": bool, "down": [names], "processors": {...}}``.
+ProcessorHealth = Callable[[], Mapping[str, Any]]
+
+
 def create_app(
     state: DashboardState,
     *,
     name: str = "cta-dashboard",
     feed: Pump | None = None,
     metrics: Metrics | None = None,
+    processors: ProcessorHealth | None = None,
 ) -> DashboardApp:
     """``metrics``: what ``/metrics`` serves (default: this process's, which the feed also
     records its latencies into)."""
@@ -153,13 +160,18 @@ def create_app(
     @app.get("/healthz")
     async def healthz(request: Request) -> HTTPResponse:
         failing = monitor is not None and monitor.failing
-        body = {
-            "status": "failing" if failing else "ok",
+        supervised = None if processors is None else processors()
+        down = [] if supervised is None else list(supervised.get("down", ()))
+        body: dict[str, Any] = {
+            "status": "failing" if failing or down else "ok",
             "version": state.version,
             "pending_arrivals": state.pending(),
             "feed": None if monitor is None else monitor.health(),
         }
-        return json_response(body, status=503 if failing else 200)
+        if supervised is not None:
+            body["down"] = down
+            body["processors"] = supervised.get("processors", {})
+        return json_response(body, status=503 if failing or down else 200)
 
     @app.get("/metrics")
     async def metrics_page(request: Request) -> HTTPResponse:
@@ -204,10 +216,12 @@ def serve(
     *,
     name: str = "cta-dashboard",
     sock: socket.socket | None = None,
+    processors: ProcessorHealth | None = None,
 ) -> None:
     """Run the dashboard in this process until stopped (Ctrl-C shuts it down cleanly). ``sock``:
-    an already listening socket to serve on instead of binding ``host:port``."""
-    app = create_app(state, name=name, feed=feed)
+    an already listening socket to serve on instead of binding ``host:port``; ``processors``:
+    the health of supervised processors, which ``/healthz`` reports."""
+    app = create_app(state, name=name, feed=feed, processors=processors)
     if sock is not None:
         log.info("dashboard on http://%s:%d/", *sock.getsockname()[:2])
         app.run(sock=sock, single_process=True, access_log=False, motd=False)

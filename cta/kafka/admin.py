@@ -120,6 +120,13 @@ class KafkaTopicAdmin:
         entries = self._admin.describe_configs([resource])[resource].result(timeout=self._timeout)
         return {name: str(entry.value) for name, entry in entries.items()}
 
+    def broker_config(self) -> dict[str, str]:
+        """One broker's effective configuration (e.g. ``auto.create.topics.enable``)."""
+        brokers = self._admin.list_topics(timeout=self._timeout).brokers
+        resource = ConfigResource(ResourceType.BROKER, str(min(brokers)))
+        entries = self._admin.describe_configs([resource])[resource].result(timeout=self._timeout)
+        return {name: str(entry.value) for name, entry in entries.items()}
+
     def _watermark_consumer(self) -> Consumer:
         if self._watermarks is None:
             # Watermark queries need a consumer handle; it never joins this group.

@@ -110,6 +110,11 @@ class CountQuery:
         self._consumer.subscribe([plan.source_topic])
 
     @property
+    def source_topics(self) -> tuple[str, ...]:
+        """What the query's group consumes (``Pipeline.settle`` waits on its lag)."""
+        return (self.plan.source_topic,)
+
+    @property
     def state(self) -> str:
         return "TERMINATED" if self._closed else "RUNNING"
 

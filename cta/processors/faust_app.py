@@ -70,6 +70,9 @@ def create_app(broker: str, *, store: str = "memory://") -> faust.App:
         topic_partitions=1,
         # The pipeline creates its topics (STATIONS_TABLE compacted); Faust declares none.
         topic_allow_declare=False,
+        # A worker that was SIGKILLed leaves a dead member behind: with Faust's 60 s default the
+        # restarted worker waits that long for its partitions (cta.supervisor restarts it).
+        broker_session_timeout=10.0,
     )
     raw_topic = app.topic(
         STATIONS_RAW, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"

@@ -24,7 +24,7 @@ def test_debezium_config_from_settings() -> None:
     assert config["database.dbname"] == "cta"
     assert config["table.include.list"] == "public.stations"
     assert config["publication.autocreate.mode"] == "filtered"
-    assert config["transforms.unwrap.delete.tombstone.handling.mode"] == "tombstone"
+    assert config["transforms.unwrap.delete.tombstone.handling.mode"] == "delete-to-tombstone"
     for side in ("key", "value"):
         assert config[f"{side}.converter"] == "org.apache.kafka.connect.json.JsonConverter"
         assert config[f"{side}.converter.schemas.enable"] == "false"

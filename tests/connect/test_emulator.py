@@ -145,3 +145,62 @@ def test_unsupported_transform_fails_the_task(world: World) -> None:
     world.client.apply("stations", {**CONFIG, "transforms": "x", "transforms.x.type": "a.B"})
     with pytest.raises(ConnectorFailed, match="not emulated"):
         world.client.wait_running("stations", timeout=1)
+
+
+DELETED = b'{"stop_id":30374}'
+RENAMED = replace(BLUE, station_name="Clark & Lake")
+
+
+def _row(row: StationRow, deleted: str) -> bytes:
+    return json.dumps({**row.as_json(), "__deleted": deleted}, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        # Debezium 3.7's default: a null value that keeps its schema, which JsonConverter
+        # writes as the JSON text null; its own tombstone is dropped.
+        ("tombstone", [message(BLUE), message(RENAMED), (DELETED, b"null")]),
+        ("delete-to-tombstone", [message(BLUE), message(RENAMED), (DELETED, None)]),
+        ("drop", [message(BLUE), message(RENAMED)]),
+        (
+            "rewrite",
+            [
+                (DELETED, _row(BLUE, "false")),
+                (DELETED, _row(RENAMED, "false")),
+                (DELETED, _row(RENAMED, "true")),
+            ],
+        ),
+        (
+            "rewrite-with-tombstone",
+            [
+                (DELETED, _row(BLUE, "false")),
+                (DELETED, _row(RENAMED, "false")),
+                (DELETED, _row(RENAMED, "true")),
+                (DELETED, None),
+            ],
+        ),
+    ],
+)
+def test_a_delete_is_written_as_debeziums_delete_mode_writes_it(
+    world: World, mode: str, expected: list[tuple[bytes, bytes | None]]
+) -> None:
+    world.db.load([BLUE])
+    world.client.apply(
+        "stations", {**CONFIG, "transforms.unwrap.delete.tombstone.handling.mode": mode}
+    )
+    drain(world.app.pumps())
+    world.db.upsert(RENAMED)
+    world.db.delete(BLUE.stop_id)
+    drain(world.app.pumps())
+    assert world.raw() == expected
+
+
+def test_our_connector_config_writes_a_delete_as_one_real_tombstone(world: World) -> None:
+    world.db.load([BLUE])
+    world.client.apply("stations", CONFIG)
+    drain(world.app.pumps())
+    world.db.delete(BLUE.stop_id)
+    drain(world.app.pumps())
+    assert world.raw()[-1] == (DELETED, None)
+    assert all(value != b"null" for _, value in world.raw())

@@ -220,3 +220,19 @@ def test_a_client_going_away_does_not_disturb_the_server(serve_dashboard: Any) -
         assert json.loads(again.next_event()["data"])["version"] == state.version
     finally:
         again.close()
+
+
+def test_healthz_is_503_naming_a_dead_processor_and_200_once_it_is_back() -> None:
+    supervised: dict[str, Any] = {"ok": False, "down": ["faust-stations"], "processors": {
+        "faust-stations": {"state": "backoff", "last_exit": "killed by SIGKILL"},
+        "ksql-engine": {"state": "running", "last_exit": None},
+    }}
+    app = create_app(DashboardState(), name=unique_name(), processors=lambda: supervised)
+    _, response = app.test_client.get("/healthz")
+    assert response.status == 503
+    assert response.json["status"] == "failing"
+    assert response.json["down"] == ["faust-stations"]
+    assert response.json["processors"]["faust-stations"]["last_exit"] == "killed by SIGKILL"
+    supervised.update(ok=True, down=[])
+    _, response = app.test_client.get("/healthz")
+    assert response.status == 200 and response.json["status"] == "ok"

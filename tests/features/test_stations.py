@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 
 import pytest
-from pytest_bdd import parsers, scenarios, then, when
+from pytest_bdd import given, parsers, scenarios, then, when
 
 from cta import topics
-from cta.processors.stations import TransformedStation, decode_table_value
+from cta.ports import StationRow
+from cta.processors.stations import TransformedStation, decode_table_value, encode_table_key
 from tests.features.conftest import World, latest_per_key
 
 pytestmark = pytest.mark.network("seed")
@@ -135,3 +137,78 @@ def _dead_letter(world: World) -> None:
 @then(parsers.parse("the stations table still holds {count:d} station entries"))
 def _still(world: World, count: int) -> None:
     assert len(stations_table(world)) == count
+
+
+@given(parsers.parse('the dashboard shows the {line} line station {station_id:d} as "{name}"'))
+def _dashboard_name_given(world: World, line: str, station_id: int, name: str) -> None:
+    _dashboard_name(world, line, station_id, name)
+
+
+def _station_rows(world: World, station_id: int) -> list[StationRow]:
+    rows = [r for r in world.rows if r.station_id == station_id]
+    assert rows, f"no stop row of station {station_id} in our data"
+    return rows
+
+
+@when(parsers.parse("the rows of station {station_id:d} are deleted from the database"))
+def _delete_station(world: World, station_id: int) -> None:
+    for row in _station_rows(world, station_id):
+        world.backend.stations_db.delete(row.stop_id)
+    world.settle()
+
+
+@when(parsers.parse("the rows of station {station_id:d} are inserted again"))
+def _reinsert_station(world: World, station_id: int) -> None:
+    for row in _station_rows(world, station_id):
+        world.backend.stations_db.upsert(row)
+    world.settle()
+
+
+@when(parsers.parse("every stop of station {station_id:d} is taken off every line in the database"))
+def _off_every_line(world: World, station_id: int) -> None:
+    for row in _station_rows(world, station_id):
+        world.backend.stations_db.upsert(replace(row, red=False, blue=False, green=False))
+    world.settle()
+
+
+def _ends_with_tombstone(world: World, topic: str, key: bytes) -> None:
+    """The last record of ``key`` is a real tombstone (no value), and no record of that key
+    carries a value that is not a JSON object (Debezium's JSON ``null`` text is not a delete)."""
+
+    def check() -> None:
+        mine = [r for r in world.records(topic) if r.key == key]
+        assert mine, f"{topic} holds no record for {key!r}"
+        assert mine[-1].value is None, f"last record for {key!r} is {mine[-1].value!r}"
+        assert all(r.value is None or r.value.startswith(b"{") for r in mine), [
+            r.value for r in mine
+        ]
+
+    world.eventually(check)
+
+
+@then(
+    parsers.parse(
+        "the raw stations topic ends with a tombstone for every stop of station {station_id:d}"
+    )
+)
+def _raw_tombstones(world: World, station_id: int) -> None:
+    for row in _station_rows(world, station_id):
+        key = json.dumps({"stop_id": row.stop_id}, separators=(",", ":")).encode()
+        _ends_with_tombstone(world, topics.STATIONS_RAW, key)
+    assert world.records(topics.DEAD_LETTERS) == [], "a delete was dead-lettered"
+
+
+@then(parsers.parse('the stations table topic ends with a tombstone for "{entry}"'))
+def _table_tombstone(world: World, entry: str) -> None:
+    _ends_with_tombstone(world, topics.STATIONS_TABLE, encode_table_key(entry))
+
+
+@then(parsers.parse("the dashboard no longer shows station {station_id:d} on the {line} line"))
+def _dashboard_gone(world: World, station_id: int, line: str) -> None:
+    dashboard = world.require_dashboard()
+
+    def gone() -> None:
+        board_line = next(e for e in dashboard.snapshot()["lines"] if e["line"] == line)
+        assert station_id not in [s["station_id"] for s in board_line["stations"]]
+
+    world.eventually(gone)

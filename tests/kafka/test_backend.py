@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from cta import topics
 from cta.bootstrap.kafka import FaustStationsWorker, kafka_backend
 from cta.config import Settings
 from cta.connect.client import ConnectClient
@@ -38,7 +39,7 @@ def test_backend_wires_the_real_adapters() -> None:
 def test_the_stations_processor_runs_out_of_process_and_settles_over_a_network() -> None:
     backend = kafka_backend(OFFLINE)
     assert [type(p) for p in backend.out_of_process] == [FaustStationsWorker]
-    assert backend.remote_groups == ("stations-stream",)
+    assert backend.remote_groups == {"stations-stream": (topics.STATIONS_RAW,)}
     assert backend.stations_processor is None
     assert backend.settle.quiet_rounds > 1 and backend.settle.poll_timeout > 0
     backend.close()

@@ -111,3 +111,9 @@ def test_dashboard_serves_on_all_interfaces(services: dict[str, Any]) -> None:
     dashboard = services["dashboard"]
     assert dashboard["command"][-2:] == ["--host", "0.0.0.0"]
     assert "8888:8888" in dashboard["ports"]
+
+
+def test_the_faust_worker_is_restarted_by_compose() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())["services"]
+    assert services["faust"]["restart"] == "unless-stopped"
+    assert "healthcheck" in services["faust"]
