@@ -237,7 +237,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from cta.kafka.processors import hand_over_ksql, supervise
 
             pipeline.setup(start_processors=False)
-            hand_over_ksql(backend)
+            hand_over_ksql(backend.ksql_engine)
             supervisor = supervise(settings)
             backend.closers.append(supervisor.stop)
         else:

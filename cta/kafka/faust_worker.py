@@ -1,4 +1,5 @@
-"""Runs the Faust stations app (``cta.processors.faust_app``) as a worker subprocess.
+"""Runs the Faust stations app (``cta.processors.faust_app``, entered by ``cta.kafka.faust_entry``)
+as a worker subprocess.
 
 The app declares no topics (``topic_allow_declare=False``: brokers may refuse auto-creation, and
 Faust's own declarations are fragile across broker versions), so ``start`` creates the pipeline
@@ -24,7 +25,7 @@ from cta.kafka.admin import KafkaTopicAdmin, TopicAdminError
 from cta.runtime import wait_for
 from cta.topics import PIPELINE_TOPICS, STATIONS_RAW, TopicSpec
 
-APP_MODULE = "cta.processors.faust_app"
+APP_MODULE = "cta.kafka.faust_entry"
 # The Faust app id, which is also its consumer group (cta.processors.stations.GROUP_ID).
 APP_ID = "stations-stream"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,6 @@
 """The real backend's processors as supervised processes: the Faust stations worker and the
-KSQL engine (``python -m cta.ksql``), each with its readiness probe and its own log file.
+KSQL engine (``python -m cta.kafka.ksql_process``), each with its readiness probe and its own
+log file.
 
 ``cta demo --backend kafka`` and ``cta processors`` run them under ``cta.supervisor``; compose
 runs the Faust worker as a service with ``restart:`` and a healthcheck instead (ksqlDB is a
@@ -11,7 +12,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cta.backend import Backend
 from cta.config import Settings
 from cta.kafka.admin import KafkaTopicAdmin
 from cta.kafka.faust_worker import (
@@ -22,7 +22,8 @@ from cta.kafka.faust_worker import (
     worker_command,
     worker_topics,
 )
-from cta.ksql.__main__ import READY_FILE_ENV
+from cta.kafka.ksql_process import READY_FILE_ENV
+from cta.ksql.engine import KsqlEngine
 from cta.supervisor import ProcessSpec, Supervisor
 
 FAUST = "faust-stations"
@@ -74,7 +75,7 @@ def processor_specs(settings: Settings, workdir: Path) -> list[ProcessSpec]:
         specs.append(
             ProcessSpec(
                 KSQL,
-                [sys.executable, "-m", "cta.ksql"],
+                [sys.executable, "-m", "cta.kafka.ksql_process"],
                 env={**env, READY_FILE_ENV: str(ready_file)},
                 cwd=PROJECT_ROOT,
                 log_path=workdir / f"{KSQL}.log",
@@ -93,8 +94,8 @@ def supervise(settings: Settings, workdir: Path | None = None) -> Supervisor:
     return Supervisor(processor_specs(settings, workdir or default_workdir())).start()
 
 
-def hand_over_ksql(backend: Backend) -> None:
+def hand_over_ksql(engine: KsqlEngine | None) -> None:
     """Stop the in-process KSQL queries ``Pipeline.setup`` created, so the supervised
-    ``python -m cta.ksql`` process is the only member of their groups."""
-    if backend.ksql_engine is not None:
-        backend.ksql_engine.close()
+    ``python -m cta.kafka.ksql_process`` process is the only member of their groups."""
+    if engine is not None:
+        engine.close()

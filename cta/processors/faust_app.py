@@ -18,7 +18,6 @@ from typing import Any, Optional
 import faust
 
 from cta.config import Settings
-from cta.kafka.admin import KafkaTopicAdmin
 from cta.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from cta.metrics import process_metrics
 from cta.processors.stations import (
@@ -162,11 +161,7 @@ def __getattr__(name: str) -> faust.App:
     # ``faust -A cta.processors.faust_app`` looks up ``app``: built on first use so that
     # importing this module (tests, type checks) needs no broker settings.
     if name == "app":
-        settings = Settings.from_env()
-        built = create_app(settings.bootstrap_servers)
-        # The worker's /metrics reports its group's lag, read from the brokers at each scrape.
-        admin = KafkaTopicAdmin(settings.bootstrap_servers, timeout=5.0)
-        process_metrics().watch_lag(admin, lambda: [GROUP_ID])
+        built = create_app(Settings.from_env().bootstrap_servers)
         globals()["app"] = built
         return built
     raise AttributeError(name)

@@ -41,7 +41,7 @@ def supervised(
         pytest.skip("supervision is for the real backend's processes")
     pipeline = Pipeline(backend, settings=settings)
     pipeline.setup(start_processors=False)
-    hand_over_ksql(backend)
+    hand_over_ksql(backend.ksql_engine)
     supervisor = supervise(settings, tmp_path)
     try:
         wait_for(lambda: supervisor.health()["ok"], timeout=180, interval=0.5, what="processors")

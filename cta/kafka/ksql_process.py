@@ -1,4 +1,4 @@
-"""The in-process KSQL engine as a process of its own: ``python -m cta.ksql``.
+"""The in-process KSQL engine as a process of its own: ``python -m cta.kafka.ksql_process``.
 
 It registers the turnstile value schema (as ``Pipeline.setup`` does), executes the statement
 files of ``sql/ksql/`` against the real topics (``CTA_BOOTSTRAP_SERVERS``,
