@@ -1,5 +1,5 @@
 """The real backend's processors as supervised processes: the Faust stations worker and the
-KSQL engine (``python -m cta.ksql``), each with its readiness probe and its own log file.
+KSQL engine (``python -m cta.ksql.worker``), each with its readiness probe and its own log file.
 
 ``cta demo --backend kafka`` and ``cta processors`` run them under ``cta.supervisor``; compose
 runs the Faust worker as a service with ``restart:`` and a healthcheck instead (ksqlDB is a
@@ -21,7 +21,7 @@ from cta.kafka.faust_worker import (
     worker_command,
     worker_topics,
 )
-from cta.ksql.__main__ import READY_FILE_ENV
+from cta.ksql.worker import READY_FILE_ENV
 from cta.ports import Backend
 from cta.supervisor import ProcessSpec, Supervisor
 
@@ -74,7 +74,7 @@ def processor_specs(settings: Settings, workdir: Path) -> list[ProcessSpec]:
         specs.append(
             ProcessSpec(
                 KSQL,
-                [sys.executable, "-m", "cta.ksql"],
+                [sys.executable, "-m", "cta.ksql.worker"],
                 env={**env, READY_FILE_ENV: str(ready_file)},
                 cwd=PROJECT_ROOT,
                 log_path=workdir / f"{KSQL}.log",
@@ -95,7 +95,7 @@ def supervise(settings: Settings, workdir: Path | None = None) -> Supervisor:
 
 def hand_over_ksql(backend: Backend) -> None:
     """Stop the in-process KSQL queries ``Pipeline.setup`` created, so the supervised
-    ``python -m cta.ksql`` process is the only member of their groups."""
+    ``python -m cta.ksql.worker`` process is the only member of their groups."""
     engine = backend.extras.get("ksql_engine")
     if engine is not None:
         engine.close()

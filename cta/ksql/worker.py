@@ -1,4 +1,4 @@
-"""The in-process KSQL engine as a process of its own: ``python -m cta.ksql``.
+"""The in-process KSQL engine as a process of its own: ``python -m cta.ksql.worker``.
 
 It registers the turnstile value schema (as ``Pipeline.setup`` does), executes the statement
 files of ``sql/ksql/`` against the real topics (``CTA_BOOTSTRAP_SERVERS``,
@@ -77,5 +77,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m cta.ksql.worker
     sys.exit(main())
