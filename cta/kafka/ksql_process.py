@@ -77,5 +77,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m cta.kafka.ksql_process
     sys.exit(main())
