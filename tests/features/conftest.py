@@ -85,7 +85,13 @@ def world(backend: Backend, network: Network, station_rows: list[StationRow]) ->
         backend=backend,
         network=network,
         rows=station_rows,
-        pipeline=Pipeline(backend, network=network, station_rows=station_rows),
+        # The backend's own settings (a container stack's endpoints are not in the environment).
+        pipeline=Pipeline(
+            backend,
+            network=network,
+            station_rows=station_rows,
+            settings=backend.extras.get("settings"),
+        ),
     )
     yield world
     # Leave every consumer group, so a real broker can forget them before the next scenario.
