@@ -1,5 +1,5 @@
-"""docker-compose.yaml, checked without a Docker engine: structure, health gating, service-name
-addressing, and images consistent with cta.kafka.containers."""
+"""docker-compose.yaml (Confluent's images), checked without a Docker engine: structure, health
+gating, service-name addressing. The offline variant: tests/kafka/test_compose_offline.py."""
 
 from __future__ import annotations
 
@@ -77,6 +77,7 @@ def test_app_settings_are_complete_and_parse(services: dict[str, Any]) -> None:
     assert settings.database_url.startswith("postgresql://cta_admin:chicago@postgres:5432/")
     for app in APPS:
         assert services[app]["environment"] == services["dashboard"]["environment"]
+        assert services[app]["image"] == "cta-app:local"
         assert services[app]["build"]["dockerfile"] == "docker/app/Dockerfile"
 
 
@@ -108,4 +109,11 @@ def test_postgres_streams_logical_changes_and_loads_the_schema(services: dict[st
 def test_dashboard_serves_on_all_interfaces(services: dict[str, Any]) -> None:
     dashboard = services["dashboard"]
     assert dashboard["command"][-2:] == ["--host", "0.0.0.0"]
-    assert "8888:8888" in dashboard["ports"]
+    # The host port moves with CTA_DASHBOARD_HOST_PORT (8888 may be taken).
+    assert "${CTA_DASHBOARD_HOST_PORT:-8888}:8888" in dashboard["ports"]
+
+
+def test_the_app_passes_the_network_choice_through(services: dict[str, Any]) -> None:
+    # A key without a value: the shell's CTA_NETWORK when set, nothing otherwise.
+    assert "CTA_NETWORK" in services["dashboard"]["environment"]
+    assert services["dashboard"]["environment"]["CTA_NETWORK"] is None
