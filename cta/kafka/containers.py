@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from cta.stack.config import CCOMPAT_PATH, DB_NAME, DB_PASSWORD, DB_USER, free_ports
+from cta.stack.config import CCOMPAT_PATH, DB_NAME, DB_PASSWORD, DB_USER, REPO_ROOT, free_ports
 
 TAG = "local"
 IMAGES = {
@@ -39,6 +39,8 @@ KAFKA_HOST_LISTENER = 19092
 PORTS = {"registry": 8080, "connect": 8083, "postgres": 5432, "rest-proxy": 8082}
 REGISTRY_INTERNAL = f"http://registry:{PORTS['registry']}{CCOMPAT_PATH}"
 LOG_TAIL = 60
+# Where stop() keeps each container's whole log (scripts/test-docker prints them on a failure).
+LOGS_DIR = REPO_ROOT / ".docker-build" / "logs" / "containers"
 _SECOND_NS = 1_000_000_000
 
 
@@ -198,8 +200,13 @@ class ContainerStack:
         return int(bindings[0]["HostPort"])
 
     def logs(self, name: str, tail: int = LOG_TAIL) -> str:
-        wrapped = self._containers[name].get_wrapped_container()
-        return str(wrapped.logs(tail=tail).decode("utf-8", "replace"))
+        return self.logs_of(self._containers[name], tail)
+
+    @staticmethod
+    def logs_of(container: Any, tail: int | None) -> str:
+        wrapped = container.get_wrapped_container()
+        raw = wrapped.logs() if tail is None else wrapped.logs(tail=tail)
+        return str(raw.decode("utf-8", "replace"))
 
     def _wait_once(self, name: str, ready: set[str]) -> None:
         if name not in ready:
@@ -217,10 +224,11 @@ class ContainerStack:
             health = (state.get("Health") or {}).get("Status")
             if health == "healthy":
                 return
-            if state.get("Status") in ("exited", "dead") or health == "unhealthy":
+            if state.get("Status") in ("exited", "dead"):
                 problem = f"{state.get('Status')} (exit code {state.get('ExitCode')})"
-                if health == "unhealthy":
-                    problem = "unhealthy"
+                break
+            if health == "unhealthy":
+                problem = "unhealthy"
                 break
             if time.monotonic() > deadline:
                 problem = f"not healthy after {self.startup_timeout:.0f} s"
@@ -241,8 +249,15 @@ class ContainerStack:
         self.wait_healthy(name)
 
     def stop(self) -> None:
+        """Remove the containers (dependents first) and the network; each container's log is
+        kept in LOGS_DIR first, so a failure seen later can still be read."""
         while self._containers:
-            _, container = self._containers.popitem()
+            name, container = self._containers.popitem()
+            try:
+                LOGS_DIR.mkdir(parents=True, exist_ok=True)
+                (LOGS_DIR / f"{name}.log").write_text(self.logs_of(container, None), "utf-8")
+            except Exception:  # a container that never started has no log to keep
+                pass
             try:
                 container.stop()
             except Exception:  # already gone: removing the rest matters more

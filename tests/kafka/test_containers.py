@@ -112,3 +112,21 @@ def test_missing_images_are_named_with_the_command_that_builds_them(
     monkeypatch.setattr(docker, "from_env", NoImages)
     with pytest.raises(ContainerFailed, match=r"cta-kafka:local.*python -m cta.images build"):
         ContainerStack(only=["kafka"]).start()
+
+
+def test_a_container_that_exits_fails_the_start_with_its_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not docker_available():
+        pytest.skip("needs a Docker engine (scripts/docker-engine)")
+    from cta.kafka import containers
+
+    environment = containers.service_environment()
+    environment["kafka"] = {"KAFKA_HEAP": "not-a-size"}  # the JVM refuses it and exits
+    monkeypatch.setattr(containers, "service_environment", lambda: environment)
+    stack = ContainerStack(only=["kafka"], startup_timeout=120)
+    with pytest.raises(ContainerFailed, match=r"(?s)kafka .*exited.*Invalid maximum heap size"):
+        stack.start()
+    # start() removed what it made, and kept the log.
+    assert not stack._containers
+    assert "Invalid maximum heap size" in (containers.LOGS_DIR / "kafka.log").read_text()
