@@ -14,6 +14,7 @@ from pytest_bdd import given, parsers, when
 
 from cta import topics
 from cta.backend import Backend
+from cta.config import Settings
 from cta.dashboard.feed import DashboardFeed
 from cta.dashboard.state import DashboardState
 from cta.data_l import load_network, load_network_rows
@@ -117,12 +118,15 @@ def use_network(world: World, name: str, month: str | None = None) -> None:
 
 
 @pytest.fixture
-def world(backend: Backend, network: Network, station_rows: list[StationRow]) -> Iterator[World]:
+def world(
+    backend: Backend, settings: Settings, network: Network, station_rows: list[StationRow]
+) -> Iterator[World]:
     world = World(
         backend=backend,
         network=network,
         rows=station_rows,
-        pipeline=Pipeline(backend, network=network, station_rows=station_rows),
+        # The run's settings (a container stack's endpoints are not in the environment).
+        pipeline=Pipeline(backend, network=network, station_rows=station_rows, settings=settings),
     )
     yield world
     # Leave every consumer group, so a real broker can forget them before the next scenario.

@@ -1,9 +1,10 @@
 """Nothing is lost, nor counted twice, when the Kafka broker restarts mid-stream.
 
-A private native stack (Kafka + Apicurio on free ports, its own state dir; the shared stack is
-left alone) runs the in-process KSQL engine over the real topics while the simulation's
-turnstile events are produced in batches. Between batches the broker is stopped (SIGTERM, data
-kept), a batch is produced while it is down, and the broker is started again on the same data.
+A private stack (Kafka + Apicurio: containers where a Docker engine answers, else a native
+stack on free ports in its own state dir; the shared stack is left alone) runs the in-process
+KSQL engine over the real topics while the simulation's turnstile events are produced in
+batches. Between batches the broker is stopped (SIGTERM, data kept), a batch is produced while
+it is down, and the broker is started again on the same data.
 TURNSTILE_SUMMARY must then count exactly the events produced, per station.
 
 Needs CTA_STACK_TESTS=1: it starts JVMs (and downloads from Maven Central on a cold cache).
@@ -18,7 +19,8 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from cta.data import default_network
 from cta.domain.clock import CHICAGO
 from cta.domain.simulation import Simulation
 from cta.kafka.admin import KafkaTopicAdmin
+from cta.kafka.containers import ContainerStack, docker_available
 from cta.kafka.event_log import KafkaEventLog
 from cta.kafka.registry import HttpSchemaRegistry
 from cta.ksql.client import statement_files
@@ -57,14 +60,56 @@ SESSION_TIMEOUT_MS = 6_000
 OUTAGE_SECONDS = 10.0
 
 
+@dataclass(frozen=True)
+class PrivateStack:
+    """Kafka and the registry of this test alone, with a way to stop and restart the broker."""
+
+    bootstrap_servers: str
+    schema_registry_url: str
+    stop_kafka: Callable[[], None]
+    start_kafka: Callable[[], None]
+
+    @property
+    def kafka_address(self) -> tuple[str, int]:
+        host, _, port = self.bootstrap_servers.rpartition(":")
+        return host, int(port)
+
+
 @pytest.fixture(scope="module")
-def private_stack() -> Iterator[StackConfig]:
-    """Kafka and the registry only, on free ports, in a state dir of their own."""
+def private_stack() -> Iterator[PrivateStack]:
+    """Kafka and the registry only: containers where a Docker engine answers (the broker's
+    container is stopped and started again, its data kept inside it), else a native stack on
+    free ports in a state dir of its own."""
+    if docker_available():
+        containers = ContainerStack(only=["kafka", "registry"])
+        try:
+            env = containers.start()
+            yield PrivateStack(
+                env["CTA_BOOTSTRAP_SERVERS"],
+                env["CTA_SCHEMA_REGISTRY_URL"],
+                stop_kafka=lambda: containers.stop_service("kafka"),
+                start_kafka=lambda: containers.start_service("kafka"),
+            )
+        finally:
+            containers.stop()
+        return
     state = Path(tempfile.mkdtemp(prefix="cta-no-loss-"))
     config = StackConfig(state_dir=state).with_free_ports()
+
+    def stop_kafka() -> None:
+        assert stop_service(config, "kafka")
+
+    def start_kafka() -> None:
+        up(config, only=["kafka"])
+
     try:
-        up(config, only=["kafka", "registry"])
-        yield config
+        endpoints = up(config, only=["kafka", "registry"])
+        yield PrivateStack(
+            endpoints.bootstrap_servers,
+            endpoints.schema_registry_url,
+            stop_kafka=stop_kafka,
+            start_kafka=start_kafka,
+        )
     finally:
         down(config)
         shutil.rmtree(state, ignore_errors=True)
@@ -119,10 +164,9 @@ def _latest_summary(log_: KafkaEventLog, admin: KafkaTopicAdmin) -> dict[int, di
 @pytest.mark.kafka
 @needs_stack
 def test_the_turnstile_summary_counts_every_event_across_a_broker_restart(
-    private_stack: StackConfig,
+    private_stack: PrivateStack,
 ) -> None:
-    config = private_stack
-    endpoints = config.endpoints()
+    endpoints = private_stack
     log_ = KafkaEventLog(
         endpoints.bootstrap_servers,
         consumer_config={"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 1_000},
@@ -152,14 +196,14 @@ def test_the_turnstile_summary_counts_every_event_across_a_broker_restart(
         consumed_at_stop = query.stats.consumed
 
         began = time.monotonic()
-        assert stop_service(config, "kafka")
-        assert not port_in_use(config.host, config.kafka_port)
+        private_stack.stop_kafka()
+        assert not port_in_use(*private_stack.kafka_address)
         timings["stop"] = time.monotonic() - began
         feed.batch()  # queued by the idempotent producer while no broker is there
         # The outage's length is the scenario itself, not a wait for a condition.
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - began)))
         began = time.monotonic()
-        up(config, only=["kafka"])
+        private_stack.start_kafka()
         timings["start"] = time.monotonic() - began
 
         for _ in range(BATCHES_AFTER):
