@@ -43,3 +43,17 @@ PIPELINE_TOPICS: tuple[TopicSpec, ...] = (
 def subject_for(topic: str, *, is_key: bool) -> str:
     """Confluent's TopicNameStrategy: ``<topic>-key`` / ``<topic>-value``."""
     return f"{topic}-{'key' if is_key else 'value'}"
+
+
+# Replicas of our topics on a cluster: three, two of which must acknowledge a write (acks=all),
+# so one broker can fail without stopping producers or losing an acknowledged record.
+CLUSTER_REPLICAS = 3
+CLUSTER_MIN_INSYNC = 2
+
+
+def replication_for(brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) for a cluster of ``brokers``: 3/2 from three
+    brokers up, else one replica per broker with one in sync required."""
+    if brokers >= CLUSTER_REPLICAS:
+        return CLUSTER_REPLICAS, CLUSTER_MIN_INSYNC
+    return max(brokers, 1), 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,8 +13,9 @@ from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
+from cta.retry import Backoff, retry
 from cta.runtime import wait_for
-from cta.topics import TopicSpec
+from cta.topics import TopicSpec, replication_for
 
 # librdkafka reports "no committed offset" with this sentinel.
 _OFFSET_INVALID = -1001
@@ -23,22 +25,18 @@ class TopicAdminError(RuntimeError):
     """The cluster refused an admin request."""
 
 
+class LeaderNotAvailable(TopicAdminError):
+    """A partition's leader is not known yet (the topic was just created, a broker restarts)."""
+
+
+log = logging.getLogger(__name__)
+# Watermarks of a partition whose leader is not known yet: retried for about 4 s in all.
+WATERMARK_BACKOFF = Backoff(attempts=8, initial=0.05, maximum=1.0)
+_LEADER_MOVING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE})
+
+
 class UnknownTopicError(KeyError):
     """The topic does not exist."""
-
-
-# Replicas of our topics on a cluster: three, two of which must acknowledge a write (acks=all),
-# so one broker can fail without stopping producers or losing an acknowledged record.
-CLUSTER_REPLICAS = 3
-CLUSTER_MIN_INSYNC = 2
-
-
-def replication_for(brokers: int) -> tuple[int, int]:
-    """(replication factor, min.insync.replicas) for a cluster of ``brokers``: 3/2 from three
-    brokers up, else one replica per broker with one in sync required."""
-    if brokers >= CLUSTER_REPLICAS:
-        return CLUSTER_REPLICAS, CLUSTER_MIN_INSYNC
-    return max(brokers, 1), 1
 
 
 def new_topic(spec: TopicSpec, brokers: int = 1) -> NewTopic:
@@ -140,10 +138,26 @@ class KafkaTopicAdmin:
         return count
 
     def _watermark(self, topic: str, partition: int) -> tuple[int, int]:
-        low, high = self._watermark_consumer().get_watermark_offsets(
-            KafkaTopicPartition(topic, partition), timeout=self._timeout
+        # Right after a topic is created (or a broker restarts) its leader may not be known yet:
+        # NOT_LEADER / LEADER_NOT_AVAILABLE are retried briefly rather than failing the caller.
+        def read() -> tuple[int, int]:
+            try:
+                low, high = self._watermark_consumer().get_watermark_offsets(
+                    KafkaTopicPartition(topic, partition), timeout=self._timeout
+                )
+            except KafkaException as exc:
+                if exc.args and exc.args[0].code() in _LEADER_MOVING:
+                    raise LeaderNotAvailable(f"{topic}[{partition}]: {exc}") from exc
+                raise
+            return int(low), int(high)
+
+        return retry(
+            read,
+            backoff=WATERMARK_BACKOFF,
+            describe=f"watermarks of {topic}[{partition}]",
+            log=log,
+            retry_on=LeaderNotAvailable,
         )
-        return int(low), int(high)
 
     def end_offsets(self, topic: str) -> dict[int, int]:
         return {p: self._watermark(topic, p)[1] for p in range(self._partition_count(topic))}

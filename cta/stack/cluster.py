@@ -25,13 +25,13 @@ from string import Template
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from cta.kafka.admin import replication_for
 from cta.runtime import wait_for
 from cta.stack import artifacts
 from cta.stack import kafka as single_node
 from cta.stack.config import StackConfig, port_in_use
 from cta.stack.processes import StackError, stop
 from cta.stack.service import Service
+from cta.topics import replication_for
 
 PRIMARY = single_node.NAME
 

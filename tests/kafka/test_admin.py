@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from cta.config import Settings
 from cta.kafka.admin import KafkaTopicAdmin, new_topic
 from cta.kafka.event_log import KafkaEventLog
 from cta.ports import DeliveryError
+from cta.testing import expect_log
 from cta.topics import TopicSpec
 
 
@@ -66,3 +69,38 @@ def test_broker_refusals_surface_as_delivery_errors(real_settings: Settings, uni
     assert lost.value.topic == f"missing-{unique}"
     assert f"missing-{unique}" not in admin.list_topics()
     admin.close()
+
+
+class _LeaderlessThenReady:
+    """A watermark consumer whose partition has no leader for its first ``misses`` reads."""
+
+    def __init__(self, misses: int, code: int = KafkaError.NOT_LEADER_FOR_PARTITION) -> None:
+        self.misses = misses
+        self.code = code
+        self.reads = 0
+
+    def get_watermark_offsets(self, partition: object, timeout: float) -> tuple[int, int]:
+        self.reads += 1
+        if self.reads <= self.misses:
+            raise KafkaException(KafkaError(self.code))
+        return 0, 42
+
+
+def test_watermarks_wait_out_a_partition_whose_leader_is_not_known_yet() -> None:
+    # Seen on a fresh container broker: settle() read the watermarks of a topic created a moment
+    # before and failed with NOT_LEADER_FOR_PARTITION.
+    admin = KafkaTopicAdmin("127.0.0.1:1")
+    consumer = _LeaderlessThenReady(misses=3)
+    admin._watermarks = consumer  # type: ignore[assignment]
+    with expect_log("cta.kafka.admin", "NOT_LEADER", level=logging.WARNING):
+        assert admin._watermark("t", 0) == (0, 42)
+    assert consumer.reads == 4
+
+
+def test_other_watermark_failures_are_not_retried() -> None:
+    admin = KafkaTopicAdmin("127.0.0.1:1")
+    consumer = _LeaderlessThenReady(misses=1, code=KafkaError.TOPIC_AUTHORIZATION_FAILED)
+    admin._watermarks = consumer  # type: ignore[assignment]
+    with pytest.raises(KafkaException):
+        admin._watermark("t", 0)
+    assert consumer.reads == 1

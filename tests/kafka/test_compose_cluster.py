@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cta.kafka.admin import replication_for
+from cta.topics import replication_for
 
 ROOT = Path(__file__).resolve().parents[2]
 NODES = ("kafka", "kafka-2", "kafka-3")

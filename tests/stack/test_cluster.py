@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from cta.kafka.admin import new_topic, replication_for
+from cta.kafka.admin import new_topic
 from cta.stack import StackConfig, services
 from cta.stack.cluster import cluster_id, kafka_services, nodes, render_properties
 from cta.stack.cluster_status import BrokerState, ClusterView, PartitionReplicas
 from cta.stack.command import with_brokers
 from cta.stack.lifecycle import _selected
 from cta.stack.processes import StackError
-from cta.topics import TopicSpec
+from cta.topics import TopicSpec, replication_for
 
 
 def _properties(text: str) -> dict[str, str]:
