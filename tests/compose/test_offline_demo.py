@@ -38,7 +38,6 @@ pytestmark = [
     pytest.mark.skipif(
         os.environ.get("CTA_COMPOSE_TESTS") != "1", reason="set CTA_COMPOSE_TESTS=1 to run"
     ),
-    pytest.mark.expect_error_logs,  # services retry while their peers start
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
