@@ -142,6 +142,30 @@ def _one_of(*allowed: str) -> Callable[[str], str]:
     return check
 
 
+class RowFields:
+    """The columns of one CSV row, parsed on request with file:line errors."""
+
+    def __init__(self, path: Path, line: int, values: dict[str, str]) -> None:
+        self.path, self.line, self._values = path, line, values
+
+    def __call__(self, column: str, convert: Callable[[str], T]) -> T:
+        return _parse(self.path, self.line, column, self._values[column], convert)
+
+
+def _stop_rows(path: Path, header: tuple[str, ...]) -> Iterator[tuple[RowFields, int]]:
+    """The rows of a stops file with their ``stop_id``, refusing a stop id seen before."""
+    seen: dict[int, int] = {}
+    for line, fields in _rows(path, header):
+        field = RowFields(path, line, dict(zip(header, fields, strict=True)))
+        stop_id = field("stop_id", _non_negative_int)
+        if stop_id in seen:
+            raise DataError(
+                path, line, f"duplicate stop_id {stop_id} (first on line {seen[stop_id]})"
+            )
+        seen[stop_id] = line
+        yield field, stop_id
+
+
 def _correct(station_id: int, name: str) -> str:
     return NAME_CORRECTIONS.get((station_id, name), name)
 
@@ -150,24 +174,7 @@ def load_station_rows(path: Path | None = None) -> list[StationRow]:
     """Every stop of ``stops.csv`` (230 in our fixtures), in file order."""
     path = path or fixtures_dir() / STOPS_FILE
     rows: list[StationRow] = []
-    seen: dict[int, int] = {}
-    for line, fields in _rows(path, STOPS_HEADER):
-        values = dict(zip(STOPS_HEADER, fields, strict=True))
-
-        def field(
-            column: str,
-            convert: Callable[[str], T],
-            line: int = line,
-            values: dict[str, str] = values,
-        ) -> T:
-            return _parse(path, line, column, values[column], convert)
-
-        stop_id = field("stop_id", _non_negative_int)
-        if stop_id in seen:
-            raise DataError(
-                path, line, f"duplicate stop_id {stop_id} (first on line {seen[stop_id]})"
-            )
-        seen[stop_id] = line
+    for field, stop_id in _stop_rows(path, STOPS_HEADER):
         station_id = field("station_id", _non_negative_int)
         on_line = field("line", _one_of(*LINE_VALUES))
         rows.append(

@@ -25,6 +25,7 @@ from cta.data import (
     _one_of,
     _parse,
     _rows,
+    _stop_rows,
     _text,
     fixtures_dir,
     load_hourly_curve,
@@ -198,24 +199,7 @@ def load_stops(path: Path | None = None) -> list[Stop]:
     """Every platform row of ``stops.csv``, in file order."""
     path = path or l_dir() / STOPS_FILE
     stops: list[Stop] = []
-    seen: dict[int, int] = {}
-    for line, fields in _rows(path, STOPS_HEADER):
-        values = dict(zip(STOPS_HEADER, fields, strict=True))
-
-        def field(
-            column: str,
-            convert: Callable[[str], T],
-            line: int = line,
-            values: dict[str, str] = values,
-        ) -> T:
-            return _parse(path, line, column, values[column], convert)
-
-        stop_id = field("stop_id", _non_negative_int)
-        if stop_id in seen:
-            raise DataError(
-                path, line, f"duplicate stop_id {stop_id} (first on line {seen[stop_id]})"
-            )
-        seen[stop_id] = line
+    for field, stop_id in _stop_rows(path, STOPS_HEADER):
         stops.append(
             Stop(
                 stop_id=stop_id,
