@@ -134,14 +134,19 @@ class CountQuery:
         )
         try:
             consumer.subscribe([self.plan.sink_topic], from_beginning=True)
+            # A stall gives up, a long read does not: a sink of a million rows takes a while,
+            # so the deadline moves on with every batch that brings rows.
             deadline = time.monotonic() + self._restore_timeout
             while ends:
                 if time.monotonic() > deadline:
                     raise RestoreError(
-                        f"{self.name}: sink {self.plan.sink_topic} not read back to its end "
-                        f"within {self._restore_timeout}s (partitions left: {sorted(ends)})"
+                        f"{self.name}: sink {self.plan.sink_topic} not read back to its end: "
+                        f"no rows for {self._restore_timeout}s (partitions left: {sorted(ends)})"
                     )
-                for record in consumer.consume(self._batch_size, 0.1):
+                records = consumer.consume(self._batch_size, 0.1)
+                if records:
+                    deadline = time.monotonic() + self._restore_timeout
+                for record in records:
                     self._restore_row(record)
                     if record.offset + 1 >= ends.get(record.partition, 0):
                         ends.pop(record.partition, None)

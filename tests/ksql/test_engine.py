@@ -8,6 +8,7 @@ from cta.ksql.client import statement_files
 from cta.ksql.engine import KsqlEngine
 from cta.ksql.errors import KsqlStatementError, KsqlUnsupportedError
 from cta.memory.broker import MemoryBroker
+from cta.memory.consumer import MemoryConsumer
 from cta.memory.registry import MemorySchemaRegistry
 from cta.processors.turnstile_summary import count_entries
 from cta.runtime import drain
@@ -248,3 +249,26 @@ def test_drop_and_terminate_stop_the_query(stack: Stack) -> None:
         f"terminate/{again.name}/execute"
     )
     assert engine.queries() == []
+
+
+def test_a_long_restore_that_keeps_progressing_is_not_cut_short(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seen on the real stack: after `cta demo --speed 0` the summary held 1.2 million rows, and
+    # the restarted engine gave up after 30 s while it was still reading them back.
+    stack.produce_entries(list(range(1, 41)))
+    engine = started(stack)
+    drain(engine.pumps())
+    engine.close()
+    clock = iter(range(0, 10_000, 3))  # every look at the clock: 3 s later
+    monkeypatch.setattr("cta.ksql.query.time.monotonic", lambda: float(next(clock)))
+    one_at_a_time = MemoryConsumer.consume
+    monkeypatch.setattr(
+        MemoryConsumer, "consume", lambda self, max_records=500, timeout=0.0: one_at_a_time(
+            self, 1, timeout
+        )
+    )
+    restarted = started(stack)  # restore_timeout 5 s: 40 rows take ~120 "seconds"
+    (query,) = restarted.queries()
+    assert query.counts() == {sid: 1 for sid in range(1, 41)}
+    restarted.close()
