@@ -91,8 +91,13 @@ def test_ctrl_c_stops_the_faust_worker_and_every_group_leaves(settings: Settings
                 return False
             groups = pipeline_groups(admin)
             ours = ("_confluent-ksql-", "cta-dashboard-", "stations-stream")
-            joined = all(any(g.startswith(prefix) for g in groups) for prefix in ours)
-            return up and joined and all(members > 0 for members in groups.values())
+            # Each processor's group has a member. (A finished restore leaves an empty group of
+            # its own, which Kafka expires later: it is not a processor that failed to join.)
+            joined = all(
+                any(g.startswith(prefix) and members > 0 for g, members in groups.items())
+                for prefix in ours
+            )
+            return up and joined
 
         wait_for(running, timeout=300, interval=1.0, what="the demo with its processors")
         workers = {p: c for p, c in children_of(demo.pid).items() if "faust" in c}
