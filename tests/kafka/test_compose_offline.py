@@ -1,6 +1,7 @@
 """docker-compose.offline.yaml, checked without a Docker engine: the project's own images (those
 ``python -m cta.images`` builds), health gating in start order, service-name addressing, and
-host ports on loopback only. tests/compose runs it for real."""
+host ports on loopback only (health checks and gating: tests/kafka/test_compose.py, for both
+files). tests/compose runs it for real."""
 
 from __future__ import annotations
 
@@ -43,24 +44,6 @@ def test_every_image_is_one_the_project_builds(services: dict[str, Any]) -> None
 def test_our_rest_proxy_and_ksql_engine_stand_in(services: dict[str, Any]) -> None:
     assert services["kafka-rest"]["command"][:3] == ["python", "-m", "cta.rest_proxy"]
     assert services["ksql"]["command"][:3] == ["python", "-m", "cta.kafka.ksql_server"]
-
-
-def test_every_server_has_a_healthcheck(services: dict[str, Any]) -> None:
-    for name, service in services.items():
-        if name in ("setup", "simulation"):
-            continue
-        test = service.get("healthcheck", {}).get("test")
-        assert test and test[0] == "CMD", f"{name} has no exec healthcheck"
-
-
-def test_dependencies_wait_for_health_or_completion(services: dict[str, Any]) -> None:
-    for name, service in services.items():
-        for dependency, rule in service.get("depends_on", {}).items():
-            assert dependency in services, f"{name} depends on unknown {dependency}"
-            expected = (
-                "service_completed_successfully" if dependency == "setup" else "service_healthy"
-            )
-            assert rule == {"condition": expected}, f"{name} -> {dependency}"
 
 
 def test_setup_waits_for_every_server_it_configures(services: dict[str, Any]) -> None:
