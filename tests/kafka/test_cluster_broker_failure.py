@@ -31,9 +31,8 @@ from cta import schemas, topics
 from cta.kafka.admin import KafkaTopicAdmin, TopicAdminError
 from cta.kafka.event_log import KafkaEventLog
 from cta.kafka.registry import HttpSchemaRegistry
-from cta.ksql.client import statement_files
-from cta.ksql.engine import DEFAULT_SERVICE_ID, OFFSET_RESET, KsqlEngine
-from cta.runtime import BackgroundPump, wait_for
+from cta.ksql.engine import DEFAULT_SERVICE_ID
+from cta.runtime import wait_for
 from cta.stack.cluster import broker_service_name, kill_node
 from cta.stack.cluster_status import cluster_view
 from cta.stack.config import StackConfig
@@ -45,6 +44,7 @@ from tests.kafka.test_no_loss_on_broker_restart import (
     TurnstileFeed,
     _latest_summary,
     needs_stack,
+    start_summary_query,
 )
 
 log = logging.getLogger(__name__)
@@ -93,15 +93,7 @@ def test_a_killed_leader_loses_nothing_and_the_isr_shrinks_and_recovers(
     # The admin chose the replication from the cluster: three replicas, two in sync required.
     assert admin.topic_config(topics.TURNSTILES)["min.insync.replicas"] == "2"
     assert all(len(p.replicas) == 3 for p in cluster_view(config).partitions)
-    registry.register(
-        topics.subject_for(topics.TURNSTILES, is_key=False),
-        schemas.load(schemas.TURNSTILE_VALUE),
-    )
-    engine = KsqlEngine(log_, admin, registry)
-    for path in statement_files():
-        engine.execute(path.read_text(encoding="utf-8"), {OFFSET_RESET: "earliest"})
-    (query,) = engine.queries()
-    runner = BackgroundPump(engine).start()
+    query, runner = start_summary_query(log_, admin, registry)
     producer = log_.producer("cluster-failure-test")
     feed = TurnstileFeed(producer, registry)
     seen: dict[str, object] = {}

@@ -36,6 +36,7 @@ from cta.kafka.event_log import KafkaEventLog
 from cta.kafka.registry import HttpSchemaRegistry
 from cta.ksql.client import statement_files
 from cta.ksql.engine import OFFSET_RESET, KsqlEngine
+from cta.ksql.query import CountQuery
 from cta.ports import EventProducer
 from cta.producers import DeviceProducer
 from cta.runtime import BackgroundPump, wait_for
@@ -58,6 +59,23 @@ RESTART_FLUSH_TIMEOUT = 120.0
 # offsets would count records twice.
 SESSION_TIMEOUT_MS = 6_000
 OUTAGE_SECONDS = 10.0
+
+
+def start_summary_query(
+    log_: KafkaEventLog, admin: KafkaTopicAdmin, registry: HttpSchemaRegistry
+) -> tuple[CountQuery, BackgroundPump]:
+    """The statement files' one query on the in-process engine, pumped in the background. As
+    cta.pipeline does, the turnstile value schema is registered first: the TURNSTILE stream
+    infers its columns from it."""
+    registry.register(
+        topics.subject_for(topics.TURNSTILES, is_key=False),
+        schemas.load(schemas.TURNSTILE_VALUE),
+    )
+    engine = KsqlEngine(log_, admin, registry)
+    for path in statement_files():
+        engine.execute(path.read_text(encoding="utf-8"), {OFFSET_RESET: "earliest"})
+    (query,) = engine.queries()
+    return query, BackgroundPump(engine).start()
 
 
 @dataclass(frozen=True)
@@ -174,16 +192,7 @@ def test_the_turnstile_summary_counts_every_event_across_a_broker_restart(
     admin = KafkaTopicAdmin(endpoints.bootstrap_servers, timeout=30.0)
     registry = HttpSchemaRegistry(endpoints.schema_registry_url)
     admin.create_topics(topics.PIPELINE_TOPICS)
-    # As cta.pipeline does: the TURNSTILE stream infers its columns from the producers' schema.
-    registry.register(
-        topics.subject_for(topics.TURNSTILES, is_key=False),
-        schemas.load(schemas.TURNSTILE_VALUE),
-    )
-    engine = KsqlEngine(log_, admin, registry)
-    for path in statement_files():
-        engine.execute(path.read_text(encoding="utf-8"), {OFFSET_RESET: "earliest"})
-    (query,) = engine.queries()
-    runner = BackgroundPump(engine).start()
+    query, runner = start_summary_query(log_, admin, registry)
     producer = log_.producer("no-loss-test")
     feed = TurnstileFeed(producer, registry)
     timings: dict[str, float] = {}
