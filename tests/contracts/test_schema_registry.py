@@ -65,3 +65,17 @@ def test_an_unknown_subject_or_id_is_a_404(schema_registry: SchemaRegistry, subj
     with pytest.raises(SchemaRegistryError) as unknown:
         schema_registry.schema_by_id(987_654_321)
     assert unknown.value.status == 404
+
+
+def test_registering_an_older_version_again_adds_no_version(
+    schema_registry: SchemaRegistry, subject: str
+) -> None:
+    # Confluent looks the schema up among all of the subject's versions, not only the latest:
+    # a producer still holding version 1 finds its id, and version 2 stays the latest.
+    first = schema_registry.register(subject, weather())
+    second = schema_registry.register(
+        subject, weather({"name": "wind", "type": "double", "default": 0.0})
+    )
+    assert schema_registry.register(subject, weather()) == first
+    latest = schema_registry.latest(subject)
+    assert (latest.schema_id, latest.version) == (second, 2)
