@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from typing import Literal as TypingLiteral
+
+if TYPE_CHECKING:
+    from cta.ksql.windows import TumblingWindow
 
 SourceKind = TypingLiteral["STREAM", "TABLE"]
 PropertyValue = str | int | float | bool
@@ -87,6 +91,7 @@ class Select:
     group_by: tuple[Expression, ...] = ()
     emit_changes: bool = False
     limit: int | None = None
+    window: TumblingWindow | None = None  # WINDOW TUMBLING (...)
 
 
 @dataclass(frozen=True, slots=True)
