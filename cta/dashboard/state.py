@@ -27,10 +27,9 @@ from cta.dashboard.layout import BoardLayout
 from cta.dashboard.station_detail import (
     HourlyCounts,
     TypicalDay,
-    approaching_neighbour,
     chicago_day,
     hourly_block,
-    train_entry,
+    trains_by_direction,
 )
 
 # Page order and colours: the dashboard shows Blue, Red, then Green.
@@ -376,13 +375,7 @@ class DashboardState:
             if not rows:
                 return None
             lines = [line for line in self._colors if line in rows]
-            trains: dict[str, list[dict[str, Any]]] = {}
-            for line in lines:
-                for direction in DIRECTIONS:
-                    named = self._direction_name(line, direction)
-                    for entry in self._trains_towards(line, station_id, direction):
-                        heading = entry.pop("heading", None) or named
-                        trains.setdefault(heading, []).append(entry)
+            trains = trains_by_direction(self.layout, self._line_rows, lines, station_id)
             clock = self._latest_event_ms or self._hourly.newest_ms()
             day = chicago_day(clock) if clock is not None else chicago_day(int(time() * 1000))
             return {
@@ -394,38 +387,14 @@ class DashboardState:
                 "hourly": hourly_block(self._hourly, self.typical, station_id, day),
             }
 
+    def _line_rows(self, line: str) -> dict[int, _Station]:
+        """Station id -> row of one line (lock held)."""
+        return {sid: row for (ln, sid), row in self._stations.items() if ln == line}
+
     def hourly_entries(self, station_id: int, day: date) -> list[int]:
         """Entries per Chicago local hour of ``day`` at ``station_id`` (TURNSTILE_HOURLY)."""
         with self._lock:
             return self._hourly.entries_on(station_id, day)
-
-    def _direction_name(self, line: str, direction: str) -> str:
-        layout = None if self.layout is None else self.layout.line(line)
-        return direction if layout is None else layout.directions.get(direction, direction)
-
-    def _running_order(self, line: str) -> list[int]:
-        layout = None if self.layout is None else self.layout.line(line)
-        if layout is not None:
-            return list(layout.station_ids)
-        rows = sorted(
-            (row for (ln, _), row in self._stations.items() if ln == line),
-            key=lambda row: (row.order, row.station_id),
-        )
-        return [row.station_id for row in rows]
-
-    def _trains_towards(self, line: str, station_id: int, direction: str) -> list[dict[str, Any]]:
-        """The train at ``station_id`` in ``direction`` and the one at the station before it
-        (lock held); each with the heading its arrival named, if any."""
-        found: list[dict[str, Any]] = []
-        neighbour = approaching_neighbour(self._running_order(line), station_id, direction)
-        for sid, at in ((station_id, True), (neighbour, False)):
-            row = None if sid is None else self._stations.get((line, sid))
-            slot = None if row is None else row.slot(direction)
-            if row is not None and slot is not None:
-                entry = train_entry(slot, line, row.station_id, at=at)
-                entry["heading"] = slot.get("heading")
-                found.append(entry)
-        return found
 
     def lines(self) -> tuple[str, ...]:
         """The lines this board shows, in page order."""

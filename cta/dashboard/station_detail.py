@@ -15,11 +15,12 @@ simulated day's entries scatter around the typical curve.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from cta.dashboard.layout import BoardLayout
 from cta.domain.clock import CHICAGO
 from cta.domain.lines import Network
 from cta.domain.ridership import HOURS_PER_DAY, DayType, DayTypeRidership, HourlyCurve, day_type
@@ -125,3 +126,48 @@ def approaching_neighbour(order: list[int], station_id: int, direction: str) -> 
         return None
     index = order.index(station_id) + (-1 if direction == "b" else 1)
     return order[index] if 0 <= index < len(order) else None
+
+
+class StationRow(Protocol):
+    """What the board keeps per (line, station): its order and the train in each direction."""
+
+    @property
+    def station_id(self) -> int: ...
+
+    @property
+    def order(self) -> int: ...
+
+    def slot(self, direction: str) -> Slot | None: ...
+
+
+def trains_by_direction(
+    layout: BoardLayout | None,
+    line_rows: Callable[[str], Mapping[int, StationRow]],
+    lines: Sequence[str],
+    station_id: int,
+) -> dict[str, list[dict[str, Any]]]:
+    """Direction name -> the trains at ``station_id`` and approaching it, line by line: per
+    direction the train at the station, then the one at the station before it. A train is filed
+    under the heading its arrival named, else the layout's name for the direction."""
+    trains: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        rows = line_rows(line)
+        shape = None if layout is None else layout.line(line)
+        order = (
+            list(shape.station_ids)
+            if shape is not None
+            else [
+                r.station_id for r in sorted(rows.values(), key=lambda r: (r.order, r.station_id))
+            ]
+        )
+        for direction in ("a", "b"):
+            named = direction if shape is None else shape.directions.get(direction, direction)
+            neighbour = approaching_neighbour(order, station_id, direction)
+            for sid, at in ((station_id, True), (neighbour, False)):
+                row = None if sid is None else rows.get(sid)
+                slot = None if row is None else row.slot(direction)
+                if row is not None and slot is not None:
+                    heading = slot.get("heading") or named
+                    entry = train_entry(slot, line, row.station_id, at=at)
+                    trains.setdefault(heading, []).append(entry)
+    return trains

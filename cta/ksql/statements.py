@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from typing import Literal as TypingLiteral
-
-if TYPE_CHECKING:
-    from cta.ksql.windows import TumblingWindow
 
 SourceKind = TypingLiteral["STREAM", "TABLE"]
 PropertyValue = str | int | float | bool
@@ -74,6 +70,33 @@ class ColumnDef:
     name: str
     type: str  # normalised SQL type text, e.g. INTEGER, STRING, DECIMAL(4,2), ARRAY<STRING>
     key: bool = False  # KEY (stream) or PRIMARY KEY (table)
+
+
+@dataclass(frozen=True, slots=True)
+class TumblingWindow:
+    """A WINDOW TUMBLING clause: size, grace and retention in ms (cta.ksql.windows builds it
+    with ksqlDB's defaults and says what each bound does)."""
+
+    size_ms: int
+    grace_ms: int
+    retention_ms: int
+    grace_given: bool = True  # GRACE PERIOD was written (else the legacy default applies)
+
+    def start_of(self, timestamp_ms: int) -> int:
+        """The start of the one window holding ``timestamp_ms`` (>= 0)."""
+        return timestamp_ms - timestamp_ms % self.size_ms
+
+    def end_of(self, start_ms: int) -> int:
+        return start_ms + self.size_ms
+
+    def closed(self, start_ms: int, stream_time_ms: int) -> bool:
+        """Whether a record for the window at ``start_ms`` comes too late: the window ended at
+        or before stream time minus the grace period (Kafka Streams drops it)."""
+        return self.end_of(start_ms) <= stream_time_ms - self.grace_ms
+
+    def expired(self, start_ms: int, stream_time_ms: int) -> bool:
+        """Whether the window has left the store (its start is older than the retention)."""
+        return start_ms <= stream_time_ms - self.retention_ms
 
 
 @dataclass(frozen=True, slots=True)

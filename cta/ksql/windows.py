@@ -21,10 +21,9 @@ RETENTION the retention is ``size + grace``, the smallest a window store accepts
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cta.ksql.formats import DecodeError
+from cta.ksql.statements import TumblingWindow
 
 if TYPE_CHECKING:
     from cta.ksql.expressions import ExpressionParser
@@ -42,40 +41,12 @@ _WINDOW_START = struct.Struct(">q")
 WINDOW_START_BYTES = _WINDOW_START.size
 
 
-@dataclass(frozen=True, slots=True)
-class TumblingWindow:
-    """A WINDOW TUMBLING clause: size, grace and retention in ms."""
-
-    size_ms: int
-    grace_ms: int
-    retention_ms: int
-    grace_given: bool = True  # GRACE PERIOD was written (else the legacy default applies)
-
-    def start_of(self, timestamp_ms: int) -> int:
-        """The start of the one window holding ``timestamp_ms`` (>= 0)."""
-        return timestamp_ms - timestamp_ms % self.size_ms
-
-    def end_of(self, start_ms: int) -> int:
-        return start_ms + self.size_ms
-
-    def closed(self, start_ms: int, stream_time_ms: int) -> bool:
-        """Whether a record for the window at ``start_ms`` comes too late: the window ended at
-        or before stream time minus the grace period (Kafka Streams drops it)."""
-        return self.end_of(start_ms) <= stream_time_ms - self.grace_ms
-
-    def expired(self, start_ms: int, stream_time_ms: int) -> bool:
-        """Whether the window has left the store (its start is older than the retention)."""
-        return start_ms <= stream_time_ms - self.retention_ms
-
-    def describe(self) -> str:
-        return (
-            f"TUMBLING (SIZE {self.size_ms} MILLISECONDS, RETENTION {self.retention_ms} "
-            f"MILLISECONDS, GRACE PERIOD {self.grace_ms} MILLISECONDS)"
-        )
-
-
 class WindowClauseError(ValueError):
     """A window the grammar accepts but Kafka Streams refuses (its message)."""
+
+
+class WindowedKeyError(ValueError):
+    """Bytes that are not a time-windowed key."""
 
 
 def tumbling(
@@ -137,5 +108,16 @@ def split_windowed_key(key: bytes | None) -> tuple[bytes, int]:
     """(inner key bytes, window start) of a time-windowed key."""
     if key is None or len(key) <= WINDOW_START_BYTES:
         size = "no" if key is None else f"{len(key)}-byte"
-        raise DecodeError(f"{size} key is not a time-windowed key (inner key + 8-byte start)")
+        raise WindowedKeyError(f"{size} key is not a time-windowed key (inner key + 8-byte start)")
     return key[:-WINDOW_START_BYTES], _WINDOW_START.unpack(key[-WINDOW_START_BYTES:])[0]
+
+
+__all__ = [
+    "TumblingWindow",
+    "WindowClauseError",
+    "WindowedKeyError",
+    "encode_windowed_key",
+    "parse_window_clause",
+    "split_windowed_key",
+    "tumbling",
+]
