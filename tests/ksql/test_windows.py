@@ -370,3 +370,38 @@ def test_turnstile_hourly_counts_entries_per_station_and_event_hour(stack: Stack
     assert table == {(40380, SEVEN): 2, (41400, SEVEN + HOUR): 1, (40380, SEVEN + HOUR): 1}
     assert sum(table.values()) == len(stations)
     assert stack.summary() == dict(Counter(stations))  # the summary is unchanged
+
+
+def test_windows_follow_partitions_that_move_between_instances(stack: Stack) -> None:
+    """Two instances of the statement files share the partitions; one leaves, the other
+    carries on each window from the totals in the sink."""
+    stations = list(range(40_000, 41_000, 7))[:40]
+    expected: Counter[tuple[int, int]] = Counter()
+
+    def feed(first_ms: int) -> None:
+        stack.produce_entries(stations, first=first_ms)
+        expected.update((s, first_ms - first_ms % HOUR) for s in stations)
+
+    def table() -> dict[tuple[int, int], int]:
+        rows: dict[tuple[int, int], int] = {}
+        for record in stack.broker.records(TURNSTILE_HOURLY):
+            inner, start = split_windowed_key(record.key)
+            rows[(json.loads(inner), start)] = json.loads(record.value or b"{}")["COUNT"]
+        return rows
+
+    first = stack.engine()
+    first.execute(ALL_FILES)
+    feed(SEVEN)
+    drain(first.pumps())
+    second = stack.engine()
+    second.execute(ALL_FILES)
+    feed(SEVEN + 10 * MINUTE)
+    drain([*first.pumps(), *second.pumps()])
+    assert table() == dict(expected)
+    moved = [q for q in second.queries() if isinstance(q, WindowedCountQuery)]
+    assert moved and moved[0].stats.consumed > 0  # the newcomer took partitions over
+    second.close()
+    feed(SEVEN + HOUR)
+    drain(first.pumps())
+    assert table() == dict(expected)
+    assert sum(table().values()) == 3 * len(stations)
