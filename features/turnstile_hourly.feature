@@ -14,6 +14,7 @@ Feature: Turnstile entries per hour
     Then the TURNSTILE_HOURLY counts per station and hour equal the turnstile events produced
     And every TURNSTILE_HOURLY key is its station id then its window start as 8 bytes
     And the sum of the TURNSTILE_HOURLY counts equals the sum of the TURNSTILE_SUMMARY counts
+    And a KSQL engine started afresh restores every TURNSTILE_HOURLY count from its sink
 
   Scenario: The board's station detail charts the hourly counts
     Given a simulation of 10 trains per line starting on Monday 2026-11-23 at 07:30

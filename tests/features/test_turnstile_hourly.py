@@ -13,6 +13,9 @@ from pytest_bdd import parsers, scenarios, then
 
 from cta import topics
 from cta.domain.clock import CHICAGO
+from cta.ksql.client import statement_files
+from cta.ksql.engine import OFFSET_RESET, KsqlEngine
+from cta.ksql.windowed_query import WindowedCountQuery
 from tests.features.conftest import World, latest_per_key
 
 pytestmark = pytest.mark.network("seed")
@@ -62,6 +65,21 @@ def _same_total(world: World) -> None:
     summary = latest_per_key(world.records(topics.TURNSTILE_SUMMARY))
     total = sum(json.loads(value)["COUNT"] for value in summary.values())
     assert sum(row["COUNT"] for row in hourly(world).values()) == total
+
+
+@then("a KSQL engine started afresh restores every TURNSTILE_HOURLY count from its sink")
+def _restored(world: World) -> None:
+    counts = {key: row["COUNT"] for key, row in hourly(world).items()}
+    backend = world.backend
+    engine = KsqlEngine(backend.log, backend.admin, backend.registry)
+    try:
+        for path in statement_files():
+            engine.execute(path.read_text(encoding="utf-8"), {OFFSET_RESET: "earliest"})
+        (query,) = [q for q in engine.queries() if isinstance(q, WindowedCountQuery)]
+        assert query.counts() == counts
+        assert query.stats.restored_rows >= len(counts)
+    finally:
+        engine.close()
 
 
 @then(
