@@ -2,8 +2,9 @@
 
 It executes the statements of ``sql/ksql/*.sql`` over the ports (``EventLog``, ``TopicAdmin``,
 ``SchemaRegistry``), so the memory backend runs the same statement files a ksqlDB server runs.
-Supported: source streams/tables (declared or registry-inferred columns), CREATE TABLE AS SELECT
-with one GROUP BY column and COUNT, DROP, TERMINATE. Everything else is refused by name.
+Supported: source streams/tables (declared or registry-inferred columns, TIMESTAMP='col' for event
+time), CREATE TABLE AS SELECT with one GROUP BY column and COUNT, optionally over a tumbling
+window (cta.ksql.windowed_query), DROP, TERMINATE. Everything else is refused by name.
 """
 
 from __future__ import annotations
