@@ -14,8 +14,10 @@ long. The end is not in the key: a reader knows the size (``TimeWindowedDeserial
 Grace and retention follow Kafka Streams' window aggregation: a record whose window ended at or
 before ``stream time - grace`` is dropped (counted and logged); a window whose start is at or
 before ``stream time - retention`` leaves the state. Without GRACE PERIOD the grace is Kafka
-Streams' legacy ``TimeWindows.of(size)`` default, 24 hours minus the size (at least 0); without
-RETENTION the retention is ``size + grace``, the smallest a window store accepts.
+Streams' legacy ``TimeWindows.of(size)`` default, 24 hours minus the size (at least 0), which
+ksqlDB's tumbling windows used in the sources we read; newer ksqlDB releases may pick another, so
+a statement meant for both (ours) states GRACE PERIOD. Without RETENTION the retention is
+``size + grace``, the smallest a window store accepts.
 """
 
 from __future__ import annotations
