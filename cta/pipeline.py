@@ -19,6 +19,7 @@ from cta.connect.config import CONNECTOR_NAME, stations_connector_config
 from cta.dashboard.feed import DashboardFeed
 from cta.dashboard.layout import BoardLayout
 from cta.dashboard.state import DashboardState
+from cta.dashboard.station_detail import TypicalDay
 from cta.data_l import load_network, load_network_rows
 from cta.domain.lines import Network
 from cta.domain.simulation import Simulation, TrainCounts
@@ -145,7 +146,9 @@ class Pipeline:
     def dashboard(
         self, state: DashboardState | None = None
     ) -> tuple[DashboardState, DashboardFeed]:
-        state = state or DashboardState(self.board_layout())
+        state = state or DashboardState(
+            self.board_layout(), typical=TypicalDay.from_network(self.network)
+        )
         return state, DashboardFeed(self.backend.log, self.backend.registry, state)
 
     def board_layout(self) -> BoardLayout | None:

@@ -17,6 +17,8 @@ WEATHER = "org.chicago.cta.weather.v1"
 STATIONS_RAW = "org.chicago.cta.stations"
 STATIONS_TABLE = "org.chicago.cta.stations.table.v1"
 TURNSTILE_SUMMARY = "TURNSTILE_SUMMARY"
+# Entries per station per event-time hour (sql/ksql/03_turnstile_hourly.sql); windowed keys.
+TURNSTILE_HOURLY = "TURNSTILE_HOURLY"
 DEAD_LETTERS = "org.chicago.cta.deadletter.v1"
 
 
@@ -36,6 +38,7 @@ PIPELINE_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(STATIONS_RAW, partitions=1),
     TopicSpec(STATIONS_TABLE, partitions=1, compacted=True),
     TopicSpec(TURNSTILE_SUMMARY, partitions=1, compacted=True),
+    TopicSpec(TURNSTILE_HOURLY, partitions=1, compacted=True),
     TopicSpec(DEAD_LETTERS, partitions=1),
 )
 

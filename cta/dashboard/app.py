@@ -97,6 +97,14 @@ def heard_ago_ms(feed: Pump | None) -> int | None:
     return max(0, round((time.monotonic() - heard_at) * 1000))
 
 
+def html_safe_json(body: Any, *, status: int = 200) -> HTTPResponse:
+    """JSON with ``<``, ``>`` and ``&`` escaped (still the same JSON): a station name holding
+    markup can never close a script or start a tag, whatever the client does with the text."""
+    text = json.dumps(body, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return raw(text.encode("utf-8"), status=status, content_type="application/json")
+
+
 def sse_event(snapshot: dict[str, Any]) -> str:
     """One server-sent event carrying a snapshot."""
     data = json.dumps(snapshot, separators=(",", ":"))
@@ -156,6 +164,15 @@ def create_app(
     @app.get("/api/status")
     async def status(request: Request) -> HTTPResponse:
         return json_response(board())
+
+    @app.get("/api/stations/<station_id:str>")
+    async def station(request: Request, station_id: str) -> HTTPResponse:
+        """The station panel's JSON (docs/dashboard.md); 404 with a JSON error for an id that is
+        not a station on the board."""
+        detail = state.station_detail(int(station_id)) if station_id.isdigit() else None
+        if detail is None:
+            return html_safe_json({"error": f"unknown station {station_id!r}"}, status=404)
+        return html_safe_json(detail)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> HTTPResponse:

@@ -1,7 +1,8 @@
 """The dashboard's topic consumer: replays every input topic from the beginning into the state.
 
 One consumer (its own group id, so no other dashboard shares its partitions) subscribes to the
-stations table, the arrivals pattern, the turnstile summary and the weather. A malformed message
+stations table, the arrivals pattern, the turnstile summary, the hourly entries
+(TURNSTILE_HOURLY) and the weather. A malformed message
 is logged with its topic and offset, counted in ``errors`` and skipped; any other failure (the
 broker or the registry being away) propagates so ``BackgroundPump`` retries with backoff, and the
 record that failed stays queued here so it is not lost.
@@ -19,14 +20,21 @@ from typing import Any
 
 from cta.avro import AvroDecoder
 from cta.dashboard.state import DashboardState
+from cta.ksql.windows import split_windowed_key
 from cta.metrics import Metrics, process_metrics
 from cta.ports import EventConsumer, EventLog, Record, SchemaRegistry, SchemaRegistryError
 from cta.processors.stations import decode_table_value
-from cta.topics import ARRIVALS_PATTERN, STATIONS_TABLE, TURNSTILE_SUMMARY, WEATHER
+from cta.topics import (
+    ARRIVALS_PATTERN,
+    STATIONS_TABLE,
+    TURNSTILE_HOURLY,
+    TURNSTILE_SUMMARY,
+    WEATHER,
+)
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTION = (STATIONS_TABLE, ARRIVALS_PATTERN, TURNSTILE_SUMMARY, WEATHER)
+SUBSCRIPTION = (STATIONS_TABLE, ARRIVALS_PATTERN, TURNSTILE_SUMMARY, TURNSTILE_HOURLY, WEATHER)
 _ARRIVALS = re.compile(ARRIVALS_PATTERN)
 # Errors that mean "this message is bad", as opposed to "a dependency is down".
 _MALFORMED = (ValueError, KeyError, TypeError)
@@ -132,6 +140,10 @@ class DashboardFeed:
             if value is None:
                 return  # a tombstone: nothing to count
             self._apply_summary(record, value)
+        elif topic == TURNSTILE_HOURLY:
+            if value is None:
+                return  # a tombstone: the window left the table, the board keeps its count
+            self._apply_hourly(record, value)
         elif topic == WEATHER:
             if value is None:
                 raise MalformedMessage("weather message has no value")
@@ -168,6 +180,18 @@ class DashboardFeed:
             raise MalformedMessage(f"summary lacks STATION_ID or COUNT: {summary!r}")
         # FIRST_TIMESTAMP: the earliest entry the count includes (absent from older rows).
         self.state.apply_summary(station_id, summary["COUNT"], summary.get("FIRST_TIMESTAMP"))
+
+    def _apply_hourly(self, record: Record, value: bytes) -> None:
+        """A TURNSTILE_HOURLY row: windowed key (JSON station id + 8-byte window start) and
+        ``{"STATION_ID", "WINDOW_START", "WINDOW_END", "COUNT"}``; key and value must agree."""
+        inner, start = split_windowed_key(record.key)
+        row = _json(value)
+        if not isinstance(row, dict) or "COUNT" not in row:
+            raise MalformedMessage(f"hourly row must be a JSON object with COUNT, got {row!r}")
+        station_id = row.get("STATION_ID", _json(inner))
+        if station_id != _json(inner) or row.get("WINDOW_START", start) != start:
+            raise MalformedMessage(f"hourly key and value disagree: {row!r}")
+        self.state.apply_hourly(station_id, start, row["COUNT"])
 
     def close(self) -> None:
         if self._consumer is not None:

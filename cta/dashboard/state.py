@@ -18,10 +18,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+from time import time
 from typing import Any
 
 from cta.dashboard.header import header
 from cta.dashboard.layout import BoardLayout
+from cta.dashboard.station_detail import (
+    HourlyCounts,
+    TypicalDay,
+    chicago_day,
+    hourly_block,
+    trains_by_direction,
+)
 
 # Page order and colours: the dashboard shows Blue, Red, then Green.
 LINE_COLORS: dict[str, str] = {"blue": "#1E90FF", "red": "#DC143C", "green": "#32CD32"}
@@ -128,8 +137,11 @@ def _parse_arrival(value: Mapping[str, Any]) -> _Arrival:
 class DashboardState:
     """Stations, trains, turnstile counts and weather; ``version`` moves on every change."""
 
-    def __init__(self, layout: BoardLayout | None = None) -> None:
+    def __init__(
+        self, layout: BoardLayout | None = None, *, typical: TypicalDay | None = None
+    ) -> None:
         self.layout = layout
+        self.typical = typical  # the ridership month's typical day (station detail)
         self._colors = (
             {line.line: line.color for line in layout.lines} if layout is not None else LINE_COLORS
         )
@@ -146,6 +158,8 @@ class DashboardState:
         # Station -> earliest entry its count includes; None: it counts entries of unknown time.
         self._first_counted_ms: dict[int, int | None] = {}
         self.ignored = 0  # well-formed values this board cannot show (unknown line, stale)
+        self._hourly = HourlyCounts()  # TURNSTILE_HOURLY: station -> hour window -> count
+        self._ada: dict[int, bool] = {}  # from the stations table's whole-'L' rows
 
     @property
     def version(self) -> int:
@@ -174,7 +188,10 @@ class DashboardState:
         station_id = _int(_field(station, "station_id"), "station_id")
         name = _text(_field(station, "station_name"))
         order = _int(_field(station, "order"), "order")
+        ada = station.get("ada") if isinstance(station, Mapping) else getattr(station, "ada", None)
         with self._lock:
+            if isinstance(ada, bool):
+                self._ada[station_id] = ada
             if line not in self._colors:
                 self.ignored += 1
                 return False
@@ -273,6 +290,20 @@ class DashboardState:
                 self._changed()
             return changed
 
+    def apply_hourly(self, station_id: int, window_start_ms: int, count: int) -> bool:
+        """One TURNSTILE_HOURLY row: ``count`` entries at ``station_id`` in the event-time hour
+        starting at ``window_start_ms``. Returns whether the board changed."""
+        station_id = _int(station_id, "STATION_ID")
+        start = _int(window_start_ms, "WINDOW_START")
+        count = _int(count, "COUNT")
+        if count < 0:
+            raise ValueError(f"COUNT must not be negative, got {count}")
+        with self._lock:
+            changed = self._hourly.apply(station_id, start, count)
+            if changed:
+                self._changed()
+            return changed
+
     def apply_weather(self, value: Mapping[str, Any]) -> bool:
         temperature = _field(value, "temperature")
         if isinstance(temperature, bool) or not isinstance(temperature, int | float):
@@ -333,6 +364,37 @@ class DashboardState:
         return changed
 
     # --- outputs ------------------------------------------------------------------------------
+
+    def station_detail(self, station_id: int) -> dict[str, Any] | None:
+        """The station panel's JSON (see docs/dashboard.md), None for a station not on the
+        board: name, lines in page order, ADA, trains at or approaching it per direction name,
+        and today's entries per hour against the typical curve. "Today" is the simulated day of
+        the board's clock (the newest hour counted when no event time came yet)."""
+        with self._lock:
+            rows = {line: row for (line, sid), row in self._stations.items() if sid == station_id}
+            if not rows:
+                return None
+            lines = [line for line in self._colors if line in rows]
+            trains = trains_by_direction(self.layout, self._line_rows, lines, station_id)
+            clock = self._latest_event_ms or self._hourly.newest_ms()
+            day = chicago_day(clock) if clock is not None else chicago_day(int(time() * 1000))
+            return {
+                "station_id": station_id,
+                "name": rows[lines[0]].name,
+                "lines": lines,
+                "ada": self._ada.get(station_id),
+                "trains": trains,
+                "hourly": hourly_block(self._hourly, self.typical, station_id, day),
+            }
+
+    def _line_rows(self, line: str) -> dict[int, _Station]:
+        """Station id -> row of one line (lock held)."""
+        return {sid: row for (ln, sid), row in self._stations.items() if ln == line}
+
+    def hourly_entries(self, station_id: int, day: date) -> list[int]:
+        """Entries per Chicago local hour of ``day`` at ``station_id`` (TURNSTILE_HOURLY)."""
+        with self._lock:
+            return self._hourly.entries_on(station_id, day)
 
     def lines(self) -> tuple[str, ...]:
         """The lines this board shows, in page order."""

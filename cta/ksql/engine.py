@@ -2,8 +2,9 @@
 
 It executes the statements of ``sql/ksql/*.sql`` over the ports (``EventLog``, ``TopicAdmin``,
 ``SchemaRegistry``), so the memory backend runs the same statement files a ksqlDB server runs.
-Supported: source streams/tables (declared or registry-inferred columns), CREATE TABLE AS SELECT
-with one GROUP BY column and COUNT, DROP, TERMINATE. Everything else is refused by name.
+Supported: source streams/tables (declared or registry-inferred columns, TIMESTAMP='col' for event
+time), CREATE TABLE AS SELECT with one GROUP BY column and COUNT, optionally over a tumbling
+window (cta.ksql.windowed_query), DROP, TERMINATE. Everything else is refused by name.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from cta.ksql.statements import (
     Statement,
     Terminate,
 )
+from cta.ksql.windowed_query import WindowedCountQuery
+from cta.ksql.windows import TumblingWindow
 from cta.ports import EventLog, SchemaRegistry, SchemaRegistryError, TopicAdmin
 from cta.runtime import Pump
 from cta.topics import TopicSpec, subject_for
@@ -56,6 +59,8 @@ class DataSource:
     columns: tuple[ColumnDef, ...]
     statement: str
     query_id: str | None = None  # the persistent query writing it (CTAS/CSAS)
+    timestamp_column: str | None = None  # WITH (TIMESTAMP='col'): event time; None: ROWTIME
+    window: TumblingWindow | None = None  # a windowed table's window
 
     def column(self, name: str) -> ColumnDef | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -158,7 +163,17 @@ class KsqlEngine:
         columns = statement.columns
         if not any(not c.key for c in columns):
             columns = columns + self._infer_columns(topic, value_format, text)
-        source = DataSource(statement.kind, name, topic, key_format, value_format, columns, text)
+        timestamp = _timestamp_column(props, columns, text)
+        source = DataSource(
+            statement.kind,
+            name,
+            topic,
+            key_format,
+            value_format,
+            columns,
+            text,
+            timestamp_column=timestamp,
+        )
         self._state.sources[name] = source
         self._next_sequence()
         noun = statement.kind.lower()
@@ -234,21 +249,33 @@ class KsqlEngine:
             else max(self._admin.list_topics().get(source.topic, 1), 1)
         )
         self._admin.create_topics([TopicSpec(topic, partitions=partition_count, compacted=True)])
-        query = CountQuery(
-            query_id,
-            text,
-            plan,
-            sink=name,
-            log_=self._log,
-            admin=self._admin,
-            decoder=RowDecoder(source.columns, source.key_format, source.value_format, self._avro),
-            avro=self._avro,
-            group_id=f"_confluent-ksql-{self.service_id}query_{query_id}",
-            restore_timeout=self._restore_timeout,
+        common: dict[str, Any] = {
+            "sink": name,
+            "log_": self._log,
+            "admin": self._admin,
+            "decoder": RowDecoder(
+                source.columns, source.key_format, source.value_format, self._avro
+            ),
+            "avro": self._avro,
+            "group_id": f"_confluent-ksql-{self.service_id}query_{query_id}",
+            "restore_timeout": self._restore_timeout,
+        }
+        window = statement.select.window
+        query = (
+            CountQuery(query_id, text, plan, **common)
+            if window is None
+            else WindowedCountQuery(
+                query_id,
+                text,
+                plan,
+                window=window,
+                timestamp_column=source.timestamp_column,
+                **common,
+            )
         )
         self._state.queries[query_id] = query
         self._state.sources[name] = DataSource(
-            "TABLE", name, topic, key_format, value_format, columns, text, query_id
+            "TABLE", name, topic, key_format, value_format, columns, text, query_id, window=window
         )
         return Outcome(
             text, f"table/{name}/create", f"Created query with ID {query_id}", query_id=query_id
@@ -351,6 +378,32 @@ def _check_properties(properties: Mapping[str, Any], text: str) -> None:
             f"{OFFSET_RESET}={reset}: the engine always starts new queries at the earliest offset",
             text,
         )
+
+
+def _timestamp_column(
+    props: Mapping[str, PropertyValue], columns: tuple[ColumnDef, ...], text: str
+) -> str | None:
+    """The TIMESTAMP property's column, read as ksqlDB's ColumnReferenceParser reads it:
+    unquoted upper-cased, back-quoted kept as written. Only BIGINT (epoch ms) columns run."""
+    raw = props.get("TIMESTAMP")
+    if "TIMESTAMP_FORMAT" in props:
+        raise KsqlUnsupportedError("TIMESTAMP_FORMAT (only BIGINT epoch-ms columns)", text)
+    if raw is None:
+        return None
+    text_value = str(raw).strip()
+    quoted = len(text_value) > 2 and text_value[0] == text_value[-1] == "`"
+    name = text_value[1:-1] if quoted else text_value.upper()
+    column = next((c for c in columns if c.name == name), None)
+    if column is None:
+        raise KsqlStatementError(
+            f"The TIMESTAMP column set in the WITH clause does not exist in the schema: '{name}'",
+            text,
+        )
+    if column.type != "BIGINT":
+        raise KsqlUnsupportedError(
+            f"TIMESTAMP column {name} of type {column.type} (only BIGINT epoch ms)", text
+        )
+    return name
 
 
 def _required(props: Mapping[str, PropertyValue], name: str, text: str) -> str:

@@ -28,6 +28,7 @@ from cta.ksql.statements import (
     Statement,
     Terminate,
 )
+from cta.ksql.windows import parse_window_clause
 
 # Words that begin a clause, so they never serve as an alias without AS.
 _CLAUSE_WORDS = frozenset(
@@ -61,7 +62,6 @@ _UNSUPPORTED_CLAUSES = {
     "RIGHT": "joins",
     "INNER": "joins",
     "FULL": "joins",
-    "WINDOW": "windowed aggregation (WINDOW)",
     "HAVING": "HAVING",
     "PARTITION": "PARTITION BY",
 }
@@ -249,6 +249,7 @@ class _Parser(ExpressionParser):
         if self.accept_word("AS") or self.is_alias_word():
             alias = self.identifier("a source alias")
         self.reject_unsupported_clause()
+        window = parse_window_clause(self) if self.accept_word("WINDOW") else None
         where = self.expression() if self.accept_word("WHERE") else None
         self.reject_unsupported_clause()
         group_by: list[Expression] = []
@@ -265,7 +266,9 @@ class _Parser(ExpressionParser):
             self.expect_word("CHANGES")
             emit_changes = True
         limit = self.integer() if self.accept_word("LIMIT") else None
-        return Select(tuple(items), source, alias, where, tuple(group_by), emit_changes, limit)
+        return Select(
+            tuple(items), source, alias, where, tuple(group_by), emit_changes, limit, window
+        )
 
     def reject_unsupported_clause(self) -> None:
         if self.token.kind is Kind.WORD and self.token.value in _UNSUPPORTED_CLAUSES:

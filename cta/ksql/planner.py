@@ -3,7 +3,10 @@
 The supported shape is ksqlDB's per-key count::
 
     SELECT k [AS key_alias], [AS_VALUE(k) AS name,] COUNT(*|col) [AS name] [, MIN(col) AS name]
-    FROM stream [WHERE simple comparisons] GROUP BY k
+    FROM stream [WINDOW TUMBLING (...)] [WHERE simple comparisons] GROUP BY k
+
+With a window, ``WINDOWSTART`` / ``WINDOWEND`` [AS name] may be selected too (value columns,
+BIGINT epoch ms); the engine then runs a ``WindowedCountQuery`` (cta.ksql.windowed_query).
 
 The grouping column becomes the sink's key (ksqlDB requires it in the projection);
 ``AS_VALUE(k)`` copies it into the value. ``MIN`` of a numeric column keeps its smallest non-null
@@ -74,6 +77,18 @@ def plan_count_query(
 
     if not select.group_by:
         raise KsqlUnsupportedError("a CREATE TABLE AS SELECT without GROUP BY", text)
+    windowed = select.window is not None
+    bounds = [
+        e.name
+        for e in select.group_by
+        if isinstance(e, ColumnRef) and _window_bound(e, windowed, known)
+    ]
+    if bounds:
+        raise KsqlStatementError(
+            f"Window bounds column {bounds[0]} can only be used in the SELECT clause of "
+            "windowed aggregations",
+            text,
+        )
     if len(select.group_by) > 1:
         raise KsqlUnsupportedError("GROUP BY on more than one column", text)
     group = column(select.group_by[0], "GROUP BY")
@@ -87,7 +102,10 @@ def plan_count_query(
     for index, item in enumerate(select.items):
         expression = item.expression
         default_name = f"KSQL_COL_{index}"
-        if isinstance(expression, ColumnRef):
+        if isinstance(expression, ColumnRef) and _window_bound(expression, windowed, known):
+            # WINDOWSTART / WINDOWEND: copied into the value, as ksqlDB does (BIGINT epoch ms).
+            values.append((item.alias or expression.name, expression.name))
+        elif isinstance(expression, ColumnRef):
             if column(expression, "SELECT").name != group.name:
                 raise KsqlStatementError(
                     f"Non-aggregate SELECT expression(s) not part of GROUP BY: {expression.name}",
@@ -166,6 +184,21 @@ def plan_count_query(
         *(ColumnDef(name, sink_type(name, role)) for name, role in values),
     )
     return plan, sink_columns
+
+
+WINDOW_BOUNDS = ("WINDOWSTART", "WINDOWEND")
+
+
+def _window_bound(expression: Expression, windowed: bool, known: dict[str, ColumnDef]) -> bool:
+    """Whether ``expression`` is the WINDOWSTART/WINDOWEND system column of a windowed query
+    (a source column of that name wins, as ksqlDB resolves source columns first)."""
+    return (
+        windowed
+        and isinstance(expression, ColumnRef)
+        and expression.source is None
+        and expression.name in WINDOW_BOUNDS
+        and expression.name not in known
+    )
 
 
 def _check_where(

@@ -155,7 +155,7 @@ class CountQuery:
 
     def _restore_row(self, record: Record) -> None:
         plan = self.plan
-        key = decode_key(record.key, plan.key_type, plan.key_format, self._avro)
+        key = self._decode_sink_key(record)
         if record.value is None:
             self._counter.forget(key)
             self._minimums.pop(key, None)
@@ -244,6 +244,9 @@ class CountQuery:
         if key is None:
             self._dead_letter(record, f"grouping column {plan.group_column} is null")
             return
+        key = self._state_key(key, row, record)
+        if key is None:  # dead-lettered or dropped by the state (a window closed)
+            return
         lowered = self._lower_minimums(key, row)
         if counts:
             self._pending[key] = self._counter.add(key)
@@ -270,15 +273,10 @@ class CountQuery:
         """Write the newest total of every key counted since the last flush, then flush."""
         plan = self.plan
         for key, count in self._pending.items():
-            smallest = self._minimums.get(key, {})
-            value = {
-                name: key if role == "KEY" else smallest.get(name) if role == "MIN" else count
-                for name, role in plan.value_columns
-            }
             self._producer.produce(
                 plan.sink_topic,
-                encode_value(value),
-                key=encode_key(key, plan.key_type, plan.key_format),
+                encode_value(self._sink_value(key, count)),
+                key=self._encode_sink_key(key),
             )
         self._producer.flush()
         self.stats.written += len(self._pending)
@@ -286,6 +284,25 @@ class CountQuery:
             len(self._pending)
         )
         self._pending.clear()
+
+    # -- state keys and sink rows (cta.ksql.windowed_query.WindowedCountQuery overrides) ----
+
+    def _state_key(self, group_value: Any, row: dict[str, Any], record: Record) -> Any:
+        """The key the state counts ``row`` under: its grouping value; None drops the row."""
+        return group_value
+
+    def _decode_sink_key(self, record: Record) -> Any:
+        return decode_key(record.key, self.plan.key_type, self.plan.key_format, self._avro)
+
+    def _encode_sink_key(self, key: Any) -> bytes:
+        return encode_key(key, self.plan.key_type, self.plan.key_format)
+
+    def _sink_value(self, key: Any, count: int) -> dict[str, Any]:
+        smallest = self._minimums.get(key, {})
+        return {
+            name: key if role == "KEY" else smallest.get(name) if role == "MIN" else count
+            for name, role in self.plan.value_columns
+        }
 
     def _dead_letter(self, record: Record, reason: str) -> None:
         self.stats.dead_lettered += 1

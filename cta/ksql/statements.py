@@ -73,6 +73,33 @@ class ColumnDef:
 
 
 @dataclass(frozen=True, slots=True)
+class TumblingWindow:
+    """A WINDOW TUMBLING clause: size, grace and retention in ms (cta.ksql.windows builds it
+    with ksqlDB's defaults and says what each bound does)."""
+
+    size_ms: int
+    grace_ms: int
+    retention_ms: int
+    grace_given: bool = True  # GRACE PERIOD was written (else the legacy default applies)
+
+    def start_of(self, timestamp_ms: int) -> int:
+        """The start of the one window holding ``timestamp_ms`` (>= 0)."""
+        return timestamp_ms - timestamp_ms % self.size_ms
+
+    def end_of(self, start_ms: int) -> int:
+        return start_ms + self.size_ms
+
+    def closed(self, start_ms: int, stream_time_ms: int) -> bool:
+        """Whether a record for the window at ``start_ms`` comes too late: the window ended at
+        or before stream time minus the grace period (Kafka Streams drops it)."""
+        return self.end_of(start_ms) <= stream_time_ms - self.grace_ms
+
+    def expired(self, start_ms: int, stream_time_ms: int) -> bool:
+        """Whether the window has left the store (its start is older than the retention)."""
+        return start_ms <= stream_time_ms - self.retention_ms
+
+
+@dataclass(frozen=True, slots=True)
 class SelectItem:
     expression: Expression
     alias: str | None = None
@@ -87,6 +114,7 @@ class Select:
     group_by: tuple[Expression, ...] = ()
     emit_changes: bool = False
     limit: int | None = None
+    window: TumblingWindow | None = None  # WINDOW TUMBLING (...)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,16 +48,21 @@ def test_client_runs_the_statement_files_and_the_query_counts(
     assert [(r.command_id, r.status) for r in results] == [
         ("stream/TURNSTILE/create", "SUCCESS"),
         ("table/TURNSTILE_SUMMARY/create", "SUCCESS"),
+        ("stream/TURNSTILE_BY_EVENT_TIME/create", "SUCCESS"),
+        ("table/TURNSTILE_HOURLY/create", "SUCCESS"),
     ]
     assert results[1].query_id == "CTAS_TURNSTILE_SUMMARY_2"
+    assert results[3].query_id == "CTAS_TURNSTILE_HOURLY_4"
     drain(app.engine.pumps())
     assert stack.summary() == {40380: 2, 41400: 1}
     # Running the files again is a no-op that succeeds.
     again = client.execute_files()
-    assert [r.status for r in again] == ["SUCCESS", "SUCCESS"]
+    assert [r.status for r in again] == ["SUCCESS"] * 4
     assert all("already exists" in r.message for r in again)
-    assert len(app.engine.queries()) == 1
-    (query,) = client.queries()
+    assert len(app.engine.queries()) == 2
+    query, hourly = client.queries()
+    assert hourly["id"] == "CTAS_TURNSTILE_HOURLY_4"
+    assert hourly["sinkKafkaTopics"] == ["TURNSTILE_HOURLY"]
     assert query["id"] == "CTAS_TURNSTILE_SUMMARY_2"
     assert query["sinks"] == ["TURNSTILE_SUMMARY"]
     assert query["sinkKafkaTopics"] == ["TURNSTILE_SUMMARY"]

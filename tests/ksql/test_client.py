@@ -212,7 +212,13 @@ def test_execute_files_runs_the_repository_statements_in_order(client: KsqlClien
 
     responses.add_callback(responses.POST, f"{BASE}/ksql", callback=answer)
     results = client.execute_files()
-    assert len(results) == len(seen) == 2
+    assert len(results) == len(seen) == 4
     assert seen[0].startswith("CREATE STREAM IF NOT EXISTS turnstile")
     assert seen[1].startswith("CREATE TABLE IF NOT EXISTS turnstile_summary")
-    assert [p.name for p in statement_files()] == ["01_turnstile.sql", "02_turnstile_summary.sql"]
+    assert seen[2].startswith("CREATE STREAM IF NOT EXISTS turnstile_by_event_time")
+    assert seen[3].startswith("CREATE TABLE IF NOT EXISTS turnstile_hourly")
+    assert [p.name for p in statement_files()] == [
+        "01_turnstile.sql",
+        "02_turnstile_summary.sql",
+        "03_turnstile_hourly.sql",
+    ]

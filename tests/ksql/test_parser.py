@@ -29,7 +29,11 @@ from cta.ksql.statements import (
 
 def test_our_statement_files_parse() -> None:
     files = statement_files()
-    assert [f.name for f in files] == ["01_turnstile.sql", "02_turnstile_summary.sql"]
+    assert [f.name for f in files] == [
+        "01_turnstile.sql",
+        "02_turnstile_summary.sql",
+        "03_turnstile_hourly.sql",
+    ]
     (stream,) = parse(files[0].read_text())
     (summary,) = parse(files[1].read_text())
     assert isinstance(stream, CreateSource)
@@ -174,7 +178,8 @@ def test_error_in_second_statement_names_that_statement_and_line() -> None:
     ("clause", "feature"),
     [
         ("FROM s JOIN t ON s.id = t.id GROUP BY s.id", "joins"),
-        ("FROM s WINDOW TUMBLING (SIZE 1 HOUR) GROUP BY id", "WINDOW"),
+        ("FROM s WINDOW HOPPING (SIZE 1 HOUR, ADVANCE BY 5 MINUTES) GROUP BY id", "HOPPING"),
+        ("FROM s WINDOW SESSION (30 MINUTES) GROUP BY id", "SESSION"),
         ("FROM s GROUP BY id HAVING COUNT(*) > 1", "HAVING"),
         ("FROM s GROUP BY id EMIT FINAL", "EMIT FINAL"),
     ],
