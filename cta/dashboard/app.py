@@ -23,8 +23,10 @@ from sanic.config import Config
 from sanic.response import HTTPResponse, html, raw
 from sanic.response import json as json_response
 
+from cta.dashboard.netmap import add_map_route
 from cta.dashboard.page import render_page
 from cta.dashboard.state import DashboardState
+from cta.dashboard.station_stub import add_station_stub
 from cta.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from cta.metrics import Metrics, process_metrics
 from cta.runtime import BackgroundPump, Pump
@@ -122,6 +124,8 @@ def create_app(
     app: DashboardApp = Sanic(name, configure_logging=False)
     app.config.KEEP_ALIVE_TIMEOUT = 30
     app.static("/static", STATIC_DIR, name="static")
+    add_map_route(app, state.layout)
+    add_station_stub(app, state)  # STUB: drop for hourly's /api/stations/<id> (see its module)
     monitor = None if feed is None else MonitoredPump(feed)
     exposed = metrics if metrics is not None else process_metrics()
     # Our own handles, not app.ctx: one place to find what the listeners start and stop.
