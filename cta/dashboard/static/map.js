@@ -114,44 +114,92 @@
   }
 
   function enablePanZoom() {
-    let press = null;
+    // One pointer drags; two pinch (zoom about their midpoint). A press that barely moves
+    // stays a click, so a station can still be selected.
+    const pointers = new Map(); // pointer id -> {x, y}
+    let drag = null;
+    let pinch = null;
+    function local(x, y) {
+      const box = svg.getBoundingClientRect();
+      return [x - box.left, y - box.top];
+    }
+    function startPinch() {
+      const [a, b] = [...pointers.values()];
+      pinch = { distance: Math.hypot(a.x - b.x, a.y - b.y) || 1 };
+    }
     svg.addEventListener("pointerdown", function (event) {
-      if (event.button !== 0) return;
-      press = { id: event.pointerId, x: event.clientX, y: event.clientY, vx: view.x, vy: view.y,
-                dragging: false };
+      if (event.pointerType === "mouse" && event.button !== 0) return;
+      pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+      if (pointers.size === 2) {
+        drag = null;
+        startPinch();
+      } else if (pointers.size === 1) {
+        drag = { id: event.pointerId, x: event.clientX, y: event.clientY, vx: view.x,
+                 vy: view.y, moving: false };
+      }
     });
     svg.addEventListener("pointermove", function (event) {
-      if (!press || press.id !== event.pointerId) return;
-      const dx = event.clientX - press.x;
-      const dy = event.clientY - press.y;
-      if (!press.dragging && Math.hypot(dx, dy) < DRAG_FROM) return;
-      if (!press.dragging) {
-        press.dragging = true;
+      if (!pointers.has(event.pointerId)) return;
+      pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+      if (pinch && pointers.size === 2) {
+        const [a, b] = [...pointers.values()];
+        const distance = Math.hypot(a.x - b.x, a.y - b.y) || 1;
+        const [mx, my] = local((a.x + b.x) / 2, (a.y + b.y) / 2);
+        zoomAt(mx, my, distance / pinch.distance);
+        pinch.distance = distance;
+        return;
+      }
+      if (!drag || drag.id !== event.pointerId) return;
+      const dx = event.clientX - drag.x;
+      const dy = event.clientY - drag.y;
+      if (!drag.moving && Math.hypot(dx, dy) < DRAG_FROM) return;
+      if (!drag.moving) {
+        drag.moving = true;
         svg.setPointerCapture(event.pointerId); // only now: a plain click still selects
         svg.classList.add("dragging");
       }
-      view.x = press.vx + dx;
-      view.y = press.vy + dy;
+      view.x = drag.vx + dx;
+      view.y = drag.vy + dy;
       touched = true;
       apply();
     });
     function release(event) {
-      if (!press || press.id !== event.pointerId) return;
-      if (press.dragging) {
-        svg.classList.remove("dragging");
-        // The click that ends a drag is not a selection.
-        svg.addEventListener("click", function swallow(e) { e.stopPropagation(); },
-                             { capture: true, once: true });
+      if (!pointers.delete(event.pointerId)) return;
+      if (pointers.size < 2) pinch = null;
+      if (drag && drag.id === event.pointerId) {
+        if (drag.moving) {
+          svg.classList.remove("dragging");
+          // The click that ends a drag is not a selection.
+          svg.addEventListener("click", function swallow(e) { e.stopPropagation(); },
+                               { capture: true, once: true });
+        }
+        drag = null;
       }
-      press = null;
     }
     svg.addEventListener("pointerup", release);
     svg.addEventListener("pointercancel", release);
     svg.addEventListener("wheel", function (event) {
       event.preventDefault();
-      const box = svg.getBoundingClientRect();
-      zoomAt(event.clientX - box.left, event.clientY - box.top, Math.exp(-event.deltaY * 0.002));
+      const [x, y] = local(event.clientX, event.clientY);
+      zoomAt(x, y, Math.exp(-event.deltaY * 0.002));
     }, { passive: false });
+    svg.addEventListener("dblclick", function (event) {
+      const [x, y] = local(event.clientX, event.clientY);
+      zoomAt(x, y, event.shiftKey ? 1 / 2 : 2);
+    });
+    // From the keyboard: + and - zoom, the arrows pan (the map itself takes the focus).
+    svg.addEventListener("keydown", function (event) {
+      const pan = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+      if (event.key === "+" || event.key === "=") zoomCentre(1.6);
+      else if (event.key === "-") zoomCentre(1 / 1.6);
+      else if (pan[event.key]) {
+        view.x += pan[event.key][0] * 80;
+        view.y += pan[event.key][1] * 80;
+        touched = true;
+        apply();
+      } else return;
+      event.preventDefault();
+    });
     window.addEventListener("resize", function () {
       if (!touched && !container.hidden) fit();
     });
@@ -248,7 +296,7 @@
   function buildMap() {
     container.replaceChildren();
     lineRank = new Map(geometry.lines.map(function (line, i) { return [line.line, i]; }));
-    svg = svgEl("svg", { class: "network-map", role: "img",
+    svg = svgEl("svg", { class: "network-map", role: "img", tabindex: 0,
                          "aria-label": "Map of the whole \u2018L\u2019: lines, stations, trains" });
     viewport = svgEl("g", { class: "viewport" });
     trackLayer = svgEl("g", { class: "track-layer" });
