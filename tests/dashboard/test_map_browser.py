@@ -184,6 +184,43 @@ def test_the_loop_button_zooms_onto_the_loop_and_labels_show(
     page.close()
 
 
+def test_the_map_pans_with_a_drag_and_zooms_with_the_wheel_and_buttons(
+    browser: Any, serve_dashboard: Any
+) -> None:
+    server = serve_dashboard(loaded())
+    page = open_map(browser, server.url)
+    svg = page.locator(".network-map")
+    viewport = page.locator(".network-map g.viewport")
+    box = svg.bounding_box()
+    assert box is not None
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    page.mouse.move(*centre)
+    page.mouse.wheel(0, -400)  # up: zoom in about the pointer
+    expect(svg).not_to_have_attribute("data-zoom", "1.00")
+    zoomed = float(svg.get_attribute("data-zoom") or 0)
+    assert zoomed > 1.5
+
+    before = viewport.get_attribute("transform")
+    page.mouse.move(box["x"] + 60, box["y"] + 60)  # empty map, clear of any station
+    page.mouse.down()
+    page.mouse.move(box["x"] + 260, box["y"] + 160, steps=8)
+    page.mouse.up()
+    after = viewport.get_attribute("transform")
+    assert before is not None and after is not None and after != before
+    dx = float(after.split("(")[1].split()[0]) - float(before.split("(")[1].split()[0])
+    assert round(dx) == 200  # the map followed the pointer
+    expect(page.locator("#station-panel")).to_be_hidden()  # a drag is not a selection
+
+    shown = svg.get_attribute("data-zoom") or ""
+    page.locator(".map-tools .map-zoom-out").click()
+    expect(svg).not_to_have_attribute("data-zoom", shown)
+    assert abs(float(svg.get_attribute("data-zoom") or 0) - zoomed / 1.6) < 0.02
+    page.locator(".map-tools .map-zoom-in").click()
+    expect(svg).to_have_attribute("data-zoom", shown)
+    page.close()
+
+
 def _socket_on(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
