@@ -140,7 +140,7 @@ def test_selecting_clark_lake_opens_its_panel_with_six_lines_and_an_hourly_chart
         ["Blue", "Brown", "Green", "Orange", "Purple", "Pink"]
     )
     expect(panel.locator(".panel-trains li", has_text="BR005")).to_have_text(
-        "BR005 \u00b7 Brown \u00b7 at the station \u00b7 in service"
+        "BR005 \u00b7 at the station \u00b7 in service"
     )
     bars = panel.locator(".hourly-chart rect.bar")
     expect(bars).to_have_count(24)

@@ -296,7 +296,7 @@
   function buildMap() {
     container.replaceChildren();
     lineRank = new Map(geometry.lines.map(function (line, i) { return [line.line, i]; }));
-    svg = svgEl("svg", { class: "network-map", role: "img", tabindex: 0,
+    svg = svgEl("svg", { class: "network-map", role: "group", tabindex: 0,
                          "aria-label": "Map of the whole \u2018L\u2019: lines, stations, trains" });
     viewport = svgEl("g", { class: "viewport" });
     trackLayer = svgEl("g", { class: "track-layer" });

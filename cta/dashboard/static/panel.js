@@ -93,8 +93,8 @@
   function trainItem(train) {
     const info = lineInfo(train.line);
     const where = train.at ? "at the station" : "approaching";
-    const item = el("li", "", `${train.train_id} \u00b7 ${info.name} \u00b7 ${where} \u00b7 ` +
-                              train.status);
+    const item = el("li", "", `${train.train_id} \u00b7 ${where} \u00b7 ${train.status}`);
+    item.title = info.name + " Line";
     item.style.setProperty("--line-color", info.color);
     return item;
   }
@@ -121,14 +121,20 @@
     const ada = detail.ada === true ? "Step-free access (ADA)"
       : detail.ada === false ? "No step-free access" : "Step-free access: unknown";
     panel.appendChild(el("p", "panel-ada", ada));
+    // One row per direction: where trains head, then the trains at or approaching the station.
+    panel.appendChild(el("h3", "", "Trains"));
+    const rows = el("dl", "panel-trains");
     for (const direction of Object.keys(detail.trains || {})) {
-      panel.appendChild(el("h3", "", direction));
-      const list = el("ul", "panel-trains");
+      rows.appendChild(el("dt", "", direction));
+      const cell = el("dd");
       const trains = detail.trains[direction];
-      if (trains.length === 0) list.appendChild(el("li", "panel-none", "No train at or approaching"));
+      if (trains.length === 0) cell.appendChild(el("span", "panel-none", "\u2014"));
+      const list = el("ul");
       for (const train of trains) list.appendChild(trainItem(train));
-      panel.appendChild(list);
+      if (trains.length > 0) cell.appendChild(list);
+      rows.appendChild(cell);
     }
+    panel.appendChild(rows);
     const hourly = detail.hourly;
     if (hourly && Array.isArray(hourly.entries)) {
       const day = [hourly.day, hourly.day_type ? hourly.day_type.replace(/_/g, " ") : ""]
