@@ -42,7 +42,7 @@ def open_map(browser: Any, url: str) -> Any:
     page.goto(url + "/")
     expect(page.locator("#connection")).to_have_attribute("data-state", "live")
     expect(page.locator("body")).to_have_attribute("data-view", "map")
-    expect(page.locator(".network-map .station")).to_have_count(STATIONS)
+    expect(page.locator(".network-map.main .station")).to_have_count(STATIONS)
     return page
 
 
@@ -61,18 +61,18 @@ def test_the_map_draws_every_station_and_every_line_and_trains_move_live(
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
 
-    paths = page.locator(".network-map path.track")
+    paths = page.locator(".network-map.main path.track")
     expect(paths).to_have_count(LINES)
     assert page.locator(".network-map path.track[d='']").count() == 0  # each drawn along track
     colours = {paths.nth(n).get_attribute("data-line"): paths.nth(n).get_attribute("stroke")
                for n in range(LINES)}  # fmt: skip
     assert colours["brown"] == "#62361B" and colours["red"] == "#C60C30"
-    station_ids = page.locator(".network-map .station").evaluate_all(
+    station_ids = page.locator(".network-map.main .station").evaluate_all(
         "nodes => nodes.map(n => Number(n.dataset.station))"
     )
     assert len(set(station_ids)) == STATIONS
 
-    train = page.locator('.network-map .train[data-train="BR004"]')
+    train = page.locator('.network-map.main .train[data-train="BR004"]')
     expect(train).to_have_attribute("data-station", str(KIMBALL))
     expect(train.locator("text.train-label")).to_have_text("BR004 \u2192 the Loop")
     expect(train.locator("title")).to_have_text(
@@ -87,7 +87,7 @@ def test_the_map_draws_every_station_and_every_line_and_trains_move_live(
     expect(train).to_have_attribute("data-station", str(KEDZIE_BROWN))
     assert train.evaluate("node => node.style.transform") != before
     expect(train.locator("title")).to_contain_text("at Kedzie")
-    expect(page.locator(".network-map")).to_have_attribute("data-trains", "1")
+    expect(page.locator(".network-map.main")).to_have_attribute("data-trains", "1")
     assert navigations == [], "the page reloaded instead of moving the train"
     page.close()
 
@@ -104,7 +104,7 @@ def test_a_station_name_with_markup_shows_as_text_on_the_map_in_the_table_and_pa
             for station in transform_stations({**row.as_json(), "station_name": name}):
                 state.apply_station(station)
 
-    marker = page.locator(f'.network-map .station[data-station="{HOWARD}"]')
+    marker = page.locator(f'.network-map.main .station[data-station="{HOWARD}"]')
     expect(marker.locator("title")).to_have_text(name)
     expect(marker.locator("text.station-label")).to_have_text(name)
     assert page.locator(".network-map b, .network-map i").count() == 0
@@ -132,7 +132,7 @@ def test_selecting_clark_lake_opens_its_panel_with_six_lines_and_an_hourly_chart
     server = serve_dashboard(state)
     page = open_map(browser, server.url)
 
-    page.locator(f'.network-map .station[data-station="{CLARK_LAKE}"] circle').click()
+    page.locator(f'.network-map.main .station[data-station="{CLARK_LAKE}"] circle').click()
     panel = page.locator("#station-panel")
     expect(panel).to_be_visible()
     expect(panel.locator("h2")).to_have_text("Clark/Lake")
@@ -150,7 +150,8 @@ def test_selecting_clark_lake_opens_its_panel_with_six_lines_and_an_hourly_chart
     # the pipeline so TURNSTILE_HOURLY produces rows for Clark/Lake, and assert ``drawn`` equals
     # the sum of the window's rows for today as well (the KSQL side), not only the endpoint's.
     assert drawn == sum(detail["hourly"]["entries"]) > 0
-    assert page.locator(f'.network-map .station.selected[data-station="{CLARK_LAKE}"]').count() == 1
+    selected = page.locator(f'.network-map .station.selected[data-station="{CLARK_LAKE}"]')
+    assert selected.count() == 2  # on the map and in the Loop inset
 
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
@@ -162,17 +163,22 @@ def test_selecting_clark_lake_opens_its_panel_with_six_lines_and_an_hourly_chart
     page.close()
 
 
-def test_the_loop_button_zooms_onto_the_loop_and_labels_show(
+def test_the_loop_is_readable_at_a_glance_in_its_inset_and_the_loop_button_zooms_onto_it(
     browser: Any, serve_dashboard: Any
 ) -> None:
     server = serve_dashboard(loaded())
     page = open_map(browser, server.url)
-    svg = page.locator(".network-map")
+    svg = page.locator(".network-map.main")
     expect(svg).to_have_attribute("data-zoom", "1.00")
     assert "labels" not in (svg.get_attribute("class") or "")
+    inset = page.locator(".loop-inset .network-map.inset")
+    expect(inset).to_have_class("network-map inset labels")  # station names shown
+    expect(inset.locator(f'.station[data-station="{CLARK_LAKE}"] text')).to_be_visible()
+    expect(inset.locator(f'.station[data-station="{HOWARD}"] circle')).not_to_be_in_viewport()
+
     page.locator(".map-tools .map-loop").click()
-    expect(svg).to_have_class("network-map labels")
-    clark_lake = page.locator(f'.network-map .station[data-station="{CLARK_LAKE}"] circle')
+    expect(svg).to_have_class("network-map main labels")
+    clark_lake = page.locator(f'.network-map.main .station[data-station="{CLARK_LAKE}"] circle')
     box = clark_lake.bounding_box()
     map_box = svg.bounding_box()
     assert box is not None and map_box is not None
@@ -181,6 +187,8 @@ def test_the_loop_button_zooms_onto_the_loop_and_labels_show(
     assert inside, "Clark/Lake is off screen after zooming onto the Loop"
     page.locator(".map-tools .map-whole").click()
     expect(svg).to_have_attribute("data-zoom", "1.00")
+    page.locator(".loop-inset .loop-caption").click(force=True)  # the inset zooms there too
+    expect(svg).to_have_class("network-map main labels")
     page.close()
 
 
@@ -189,8 +197,8 @@ def test_the_map_pans_with_a_drag_and_zooms_with_the_wheel_and_buttons(
 ) -> None:
     server = serve_dashboard(loaded())
     page = open_map(browser, server.url)
-    svg = page.locator(".network-map")
-    viewport = page.locator(".network-map g.viewport")
+    svg = page.locator(".network-map.main")
+    viewport = page.locator(".network-map.main g.viewport")
     box = svg.bounding_box()
     assert box is not None
     centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -245,7 +253,7 @@ def test_after_the_server_restarts_the_map_resumes_by_itself(browser: Any) -> No
         second.port = first.port
         second.start()
         expect(page.locator("#connection")).to_have_attribute("data-state", "live")
-        expect(page.locator('.network-map .train[data-train="RL001"]')).to_have_attribute(
+        expect(page.locator('.network-map.main .train[data-train="RL001"]')).to_have_attribute(
             "data-station", str(HOWARD)
         )
         page.close()

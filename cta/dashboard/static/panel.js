@@ -46,8 +46,9 @@
       node.classList.remove("selected");
     }
     if (openId === null) return;
-    const marker = document.querySelector(`.network-map .station[data-station="${openId}"]`);
-    if (marker) marker.classList.add("selected");
+    for (const marker of document.querySelectorAll(
+      `.network-map .station[data-station="${openId}"]`
+    )) marker.classList.add("selected");
   }
 
   function chart(hourly) {
