@@ -229,6 +229,33 @@ def test_the_map_pans_with_a_drag_and_zooms_with_the_wheel_and_buttons(
     page.close()
 
 
+def test_a_link_to_a_line_opens_the_table_and_the_map_fits_when_shown(
+    browser: Any, serve_dashboard: Any
+) -> None:
+    server = serve_dashboard(loaded())
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server.url + "/#line-brown")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    expect(page.locator("body")).to_have_attribute("data-view", "table")
+    expect(page.locator("#line-brown")).to_be_visible()
+    expect(page.locator("#map-view")).to_be_hidden()
+    expect(page.locator(".network-map.main .station")).to_have_count(STATIONS)  # built, hidden
+
+    page.locator('#view-switch button[data-view="map"]').click()
+    expect(page.locator("#lines")).to_be_hidden()
+    main = page.locator(".network-map.main").bounding_box()
+    network = page.locator(".network-map.main g.station-layer").bounding_box()
+    assert main is not None and network is not None
+    # Fitted to the map's real size: every station on screen, the network filling the height.
+    assert main["y"] <= network["y"] and network["y"] + network["height"] <= main["y"] + main[
+        "height"
+    ]
+    assert network["height"] > 0.8 * main["height"]
+    inset = page.locator(f'.network-map.inset .station[data-station="{CLARK_LAKE}"] circle')
+    expect(inset).to_be_in_viewport()
+    page.close()
+
+
 def _socket_on(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -44,7 +44,8 @@
     for (const button of switcher.querySelectorAll("button")) {
       button.setAttribute("aria-pressed", String(button.dataset.view === name));
     }
-    if (name === "map" && main) main.refit();
+    // Built while hidden, a map had no size to fit: it fits now (unless the user moved it).
+    if (name === "map") for (const view of views) view.refit();
   }
 
   switcher.hidden = false;
