@@ -178,6 +178,7 @@ def test_the_loop_is_readable_at_a_glance_in_its_inset_and_the_loop_button_zooms
 
     page.locator(".map-tools .map-loop").click()
     expect(svg).to_have_class("network-map main labels")
+    expect(inset).to_be_hidden()  # the map shows the Loop large itself: no inset over it
     clark_lake = page.locator(f'.network-map.main .station[data-station="{CLARK_LAKE}"] circle')
     box = clark_lake.bounding_box()
     map_box = svg.bounding_box()

@@ -118,7 +118,10 @@
       viewport.setAttribute("transform", `translate(${view.x} ${view.y}) scale(${view.k})`);
       // Markers and text keep their screen size: their CSS scales by 1/k.
       svg.style.setProperty("--inv", String(1 / view.k));
-      svg.classList.toggle("labels", Boolean(options.box) || view.k >= fitted * LABELS_FROM);
+      const near = view.k >= fitted * LABELS_FROM;
+      svg.classList.toggle("labels", Boolean(options.box) || near);
+      // Zoomed in, the map itself is readable: the Loop inset would only hide part of it.
+      if (options.interactive) container.classList.toggle("zoomed-in", near);
       svg.dataset.zoom = (view.k / fitted).toFixed(2);
       if (!pendingTrack) {
         pendingTrack = true;
