@@ -9,13 +9,15 @@ files use our own column names and order, LF line endings, a line column instead
 and rows sorted by line and position.
 
 The second form writes fixtures/l/ (the whole 'L', see ``make_l``)
-from the 2022 stops list and the 2001-2024 monthly ridership in L_SOURCE_DIR; the Red, Blue and
+from the 2022 stops list, the 2001-2024 monthly ridership and the rail-lines map layer
+(rail_lines.geojson, for track.csv) in L_SOURCE_DIR; the Red, Blue and
 Green running orders come from the seed's ``order`` column in SEED_SOURCE_DIR.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from pathlib import Path
 
@@ -247,6 +249,70 @@ def make_l(source: Path, seed_source: Path, out: Path) -> None:
     served = make_l_stops(source, out)
     make_l_patterns(seed_source, served, out)
     make_l_ridership(source, out)
+    make_l_track(source, out)
+
+
+# --- track geometry ------------------------------------------------------------------------------
+
+# Words of the geojson's LINES property -> our line names ("Brown, Purple (Express), Red").
+TRACK_WORDS = {
+    "Red": "red", "Blue": "blue", "Brown": "brown", "Green": "green",
+    "Orange": "orange", "Purple": "purple", "Pink": "pink", "Yellow": "yellow",
+}
+TRACK_TOLERANCE = 0.00002  # degrees (about 2 m): a bend smaller than this is not drawn
+TRACK_DECIMALS = 5  # about 1 m
+
+
+def _track_lines(raw: str) -> list[str]:
+    rank = {line: n for n, (line, *_rest) in enumerate(L_LINES)}
+    found = {TRACK_WORDS[w] for w in re.findall(r"[A-Z][a-z]+", raw) if w in TRACK_WORDS}
+    if not found:
+        raise SystemExit(f"track segment names no line: {raw!r}")
+    return sorted(found, key=rank.__getitem__)
+
+
+def _simplify(points: list[tuple[float, float]], tolerance: float) -> list[tuple[float, float]]:
+    """Douglas-Peucker: keep the ends, and recursively the point farthest from the chord when it
+    is farther than ``tolerance``."""
+    if len(points) < 3:
+        return points
+    (x0, y0), (x1, y1) = points[0], points[-1]
+    dx, dy = x1 - x0, y1 - y0
+    norm = (dx * dx + dy * dy) ** 0.5
+    best, far = 0.0, 0
+    for n, (x, y) in enumerate(points[1:-1], start=1):
+        if norm == 0:
+            distance = ((x - x0) ** 2 + (y - y0) ** 2) ** 0.5
+        else:
+            distance = abs(dy * (x - x0) - dx * (y - y0)) / norm
+        if distance > best:
+            best, far = distance, n
+    if best <= tolerance:
+        return [points[0], points[-1]]
+    return _simplify(points[: far + 1], tolerance)[:-1] + _simplify(points[far:], tolerance)
+
+
+def make_l_track(source: Path, out: Path) -> None:
+    """fixtures/l/track.csv: one row per stretch of track, the lines whose trains run on it and
+    its points (simplified, rounded), from the CTA rail-lines map layer."""
+    import json
+
+    features = json.loads((source / "rail_lines.geojson").read_text(encoding="utf-8"))["features"]
+    rows: list[list[object]] = []
+    for feature in features:
+        geometry = feature["geometry"]
+        if geometry["type"] != "LineString":
+            raise SystemExit(f"track segment is a {geometry['type']}, not a LineString")
+        lines = _track_lines(feature["properties"]["LINES"])
+        points = _simplify([(lon, lat) for lon, lat, *_z in geometry["coordinates"]],
+                           TRACK_TOLERANCE)
+        text = ";".join(
+            f"{lat:.{TRACK_DECIMALS}f} {lon:.{TRACK_DECIMALS}f}" for lon, lat in points
+        )
+        rows.append([" ".join(lines), text])
+    rows.sort(key=lambda row: (str(row[0]), str(row[1])))
+    _write(out / "track.csv", ["segment", "lines", "points"],
+           [[n, *row] for n, row in enumerate(rows)])
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from sanic.config import Config
 from sanic.response import HTTPResponse, html, raw
 from sanic.response import json as json_response
 
+from cta.dashboard.netmap import add_map_route
 from cta.dashboard.page import render_page
 from cta.dashboard.state import DashboardState
 from cta.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -130,6 +131,7 @@ def create_app(
     app: DashboardApp = Sanic(name, configure_logging=False)
     app.config.KEEP_ALIVE_TIMEOUT = 30
     app.static("/static", STATIC_DIR, name="static")
+    add_map_route(app, state.layout)
     monitor = None if feed is None else MonitoredPump(feed)
     exposed = metrics if metrics is not None else process_metrics()
     # Our own handles, not app.ctx: one place to find what the listeners start and stop.

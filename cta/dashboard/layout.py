@@ -9,7 +9,7 @@ are closed in the ridership month. ``BoardLayout.from_network`` takes them from 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cta.domain.events import Direction
 from cta.domain.lines import Line, Network
@@ -86,6 +86,8 @@ class BoardLayout:
     lines: tuple[LineLayout, ...]
     closed: frozenset[int]
     month: str | None
+    # Station id -> (latitude, longitude), for the map (cta.dashboard.netmap).
+    coordinates: Coordinates = field(default_factory=dict)
 
     @classmethod
     def from_network(cls, network: Network, coordinates: Coordinates | None = None) -> BoardLayout:
@@ -94,6 +96,7 @@ class BoardLayout:
             tuple(_line_layout(line, names, coordinates or {}) for line in network.lines.values()),
             frozenset(network.closed),
             network.month,
+            dict(coordinates or {}),
         )
 
     def line(self, name: str) -> LineLayout | None:

@@ -233,6 +233,35 @@ def line_picker(snapshot: Mapping[str, Any]) -> str:
     )
 
 
+def map_shell(snapshot: Mapping[str, Any]) -> str:
+    """The map view, the view switch and the station panel, for boards with a layout: empty
+    shells that static/map.js and static/panel.js fill (the table works without them)."""
+    if not _has_layout(snapshot):
+        return ""
+    return (
+        '<nav class="view-switch" id="view-switch" aria-label="View" hidden>'
+        '<button type="button" data-view="map" aria-pressed="false">Map</button>'
+        '<button type="button" data-view="table" aria-pressed="true">Table</button></nav>'
+        '<section class="map-view" id="map-view" aria-label="Map of the whole \u2018L\u2019" '
+        "hidden></section>"
+        '<aside class="station-panel" id="station-panel" aria-live="polite" hidden></aside>'
+    )
+
+
+def _has_layout(snapshot: Mapping[str, Any]) -> bool:
+    return any("directions" in line for line in snapshot["lines"])
+
+
+def map_scripts(snapshot: Mapping[str, Any]) -> str:
+    """The map's and the panel's scripts, after dashboard.js (which keeps the state they draw)."""
+    if not _has_layout(snapshot):
+        return ""
+    return (
+        '<script src="/static/map.js" defer></script>\n'
+        '<script src="/static/panel.js" defer></script>\n'
+    )
+
+
 def _section(line: Mapping[str, Any]) -> str:
     return _whole_l_section(line) if "directions" in line else _line_section(line)
 
@@ -240,6 +269,7 @@ def _section(line: Mapping[str, Any]) -> str:
 def render_page(snapshot: Mapping[str, Any]) -> str:
     """The whole HTML document for one snapshot."""
     lines = "".join(_section(line) for line in snapshot["lines"])
+    map_css = '<link rel="stylesheet" href="/static/map.css">\n' if _has_layout(snapshot) else ""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -247,12 +277,12 @@ def render_page(snapshot: Mapping[str, Any]) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>CTA Status</title>
 <link rel="stylesheet" href="/static/dashboard.css">
-</head>
+{map_css}</head>
 <body data-version="{_e(snapshot.get("version", 0))}">
 {render_header(snapshot)}
-{line_picker(snapshot)}<main class="lines" id="lines">{lines}</main>
+{map_shell(snapshot)}{line_picker(snapshot)}<main class="lines" id="lines">{lines}</main>
 <footer class="footer">Trains, turnstile entries and weather stream live from Kafka.</footer>
 <script src="/static/dashboard.js" defer></script>
-</body>
+{map_scripts(snapshot)}</body>
 </html>
 """

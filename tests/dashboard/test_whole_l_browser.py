@@ -24,6 +24,7 @@ def test_picking_a_line_shows_it_alone_and_it_follows_arrivals(
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(server.url + "/")
     sync_api.expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    page.locator('#view-switch button[data-view="table"]').click()  # the page opens on the map
     assert page.locator("section.line").count() == 8
     sync_api.expect(page.locator("#row-red-40340")).to_have_class("closed")
     sync_api.expect(page.locator("#row-red-40340 td.entries")).to_have_text("closed")

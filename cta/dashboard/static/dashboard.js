@@ -236,6 +236,15 @@
     }
     previousTrains = nextTrains;
     document.body.dataset.version = String(snapshot.version);
+    // Other views of the same state (map.js, panel.js) follow it through these listeners.
+    window.ctaBoard.state = snapshot;
+    for (const listener of window.ctaBoard.listeners) {
+      try {
+        listener(snapshot);
+      } catch (error) {
+        console.error("board listener failed", error);
+      }
+    }
   }
 
   function setConnection(state) {
@@ -268,5 +277,6 @@
     });
   }
 
+  window.ctaBoard = window.ctaBoard || { state: null, listeners: [] };
   connect();
 })();
