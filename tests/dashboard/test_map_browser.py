@@ -6,18 +6,29 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import urllib.request
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from cta import topics
+from cta.bootstrap import open_backend
+from cta.config import Settings
 from cta.dashboard.app import create_app
 from cta.dashboard.state import DashboardState
-from cta.data_l import load_network_rows
+from cta.data_l import load_network, load_network_rows
+from cta.domain.clock import CHICAGO
+from cta.domain.events import LineColor, TurnstileEntry
+from cta.pipeline import Pipeline
 from cta.processors.stations import transform_stations
+from cta.producers import DeviceProducer
+from cta.verify import read_all
 from tests.dashboard.conftest import LiveServer, unique_name
 from tests.dashboard.test_browser import browser, sync_api
 from tests.dashboard.test_whole_l_board import CLARK_LAKE, loaded
+from tests.features.conftest import latest_per_key
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]  # the module-scoped fixture, shared with test_browser
@@ -122,13 +133,41 @@ def test_a_station_name_with_markup_shows_as_text_on_the_map_in_the_table_and_pa
     page.close()
 
 
+def clark_lake_hours_through_ksql(entries_per_hour: dict[int, int]) -> tuple[DashboardState, int]:
+    """Turnstile entries at Clark/Lake, in the given local hours of 1 December 2026, through the
+    memory pipeline: the in-process KSQL engine's TURNSTILE_HOURLY, read by the board's feed.
+    Returns the board state and the sum of the window rows for Clark/Lake that day."""
+    day = datetime(2026, 12, 1, tzinfo=CHICAGO)
+    with open_backend(Settings.from_env({})) as backend:
+        pipeline = Pipeline(backend, network=load_network("l"), station_rows=load_network_rows("l"))
+        pipeline.setup()
+        producer = backend.log.producer("map-browser-test")
+        turnstiles = DeviceProducer.turnstiles(producer, backend.registry)
+        for hour, count in entries_per_hour.items():
+            for minute in range(count):
+                moment = day + timedelta(hours=hour, minutes=minute % 60)
+                turnstiles.send(TurnstileEntry(CLARK_LAKE, "Clark/Lake", LineColor.BLUE,
+                                               int(moment.timestamp() * 1000)))  # fmt: skip
+        producer.flush()
+        state, feed = pipeline.dashboard()
+        pipeline.settle(feeds=(feed,))
+        windows = 0
+        for key, value in latest_per_key(read_all(backend, topics.TURNSTILE_HOURLY)).items():
+            start = datetime.fromtimestamp(struct.unpack(">q", key[-8:])[0] / 1000, CHICAGO)
+            if json.loads(key[:-8]) == CLARK_LAKE and start.date() == day.date():
+                windows += json.loads(value)["COUNT"]
+        feed.close()
+    return state, windows
+
+
 def test_selecting_clark_lake_opens_its_panel_with_six_lines_and_an_hourly_chart(
     browser: Any, serve_dashboard: Any
 ) -> None:
-    state = loaded()
+    state, windowed = clark_lake_hours_through_ksql({7: 40, 8: 65, 17: 52})
+    assert windowed == 40 + 65 + 52
     state.apply_arrival(arrival(CLARK_LAKE, "BR005", "brown", direction_name="To Kimball",
-                                timestamp=1_796_000_000_000))  # fmt: skip
-    state.apply_summary(CLARK_LAKE, 2094)
+                                timestamp=int(datetime(2026, 12, 1, 18, tzinfo=CHICAGO)
+                                              .timestamp() * 1000)))  # fmt: skip
     server = serve_dashboard(state)
     page = open_map(browser, server.url)
 
@@ -144,12 +183,10 @@ def test_selecting_clark_lake_opens_its_panel_with_six_lines_and_an_hourly_chart
     )
     bars = panel.locator(".hourly-chart rect.bar")
     expect(bars).to_have_count(24)
-    drawn = sum(int(v) for v in bars.evaluate_all("nodes => nodes.map(n => n.dataset.value)"))
-    detail = get_json(f"{server.url}/api/stations/{CLARK_LAKE}")
-    # COORDINATOR: with hourly's /api/stations/<id> merged (the stub dropped), feed entries into
-    # the pipeline so TURNSTILE_HOURLY produces rows for Clark/Lake, and assert ``drawn`` equals
-    # the sum of the window's rows for today as well (the KSQL side), not only the endpoint's.
-    assert drawn == sum(detail["hourly"]["entries"]) > 0
+    drawn = [int(v) for v in bars.evaluate_all("nodes => nodes.map(n => n.dataset.value)")]
+    # The bars are the KSQL window's rows: per hour, and in sum.
+    assert drawn[7] == 40 and drawn[8] == 65 and drawn[17] == 52
+    assert sum(drawn) == windowed
     selected = page.locator(f'.network-map .station.selected[data-station="{CLARK_LAKE}"]')
     assert selected.count() == 2  # on the map and in the Loop inset
 
@@ -248,9 +285,9 @@ def test_a_link_to_a_line_opens_the_table_and_the_map_fits_when_shown(
     network = page.locator(".network-map.main g.station-layer").bounding_box()
     assert main is not None and network is not None
     # Fitted to the map's real size: every station on screen, the network filling the height.
-    assert main["y"] <= network["y"] and network["y"] + network["height"] <= main["y"] + main[
-        "height"
-    ]
+    assert (
+        main["y"] <= network["y"] and network["y"] + network["height"] <= main["y"] + main["height"]
+    )
     assert network["height"] > 0.8 * main["height"]
     inset = page.locator(f'.network-map.inset .station[data-station="{CLARK_LAKE}"] circle')
     expect(inset).to_be_in_viewport()
