@@ -1,15 +1,14 @@
 """The Sanic dashboard: the page, its JSON, health, and a server-sent event stream.
 
 The feed (a blocking ``Pump``) runs in a ``BackgroundPump`` thread started before the server
-serves and stopped when it stops, so the event loop never waits on Kafka. ``/events`` pushes the
-full snapshot on connect and then whenever ``version`` moved, at most ``PUSH_INTERVAL`` apart.
+serves and stopped when it stops, so the event loop never waits on Kafka. ``/events`` sends the
+full snapshot on connect and then the deltas of every version published, at most
+``PUSH_INTERVAL`` apart, each built and encoded once for all clients (``cta.dashboard.fanout``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import socket
 import time
@@ -23,6 +22,7 @@ from sanic.config import Config
 from sanic.response import HTTPResponse, html, raw
 from sanic.response import json as json_response
 
+from cta.dashboard.fanout import Fanout
 from cta.dashboard.page import render_page
 from cta.dashboard.state import DashboardState
 from cta.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -97,12 +97,6 @@ def heard_ago_ms(feed: Pump | None) -> int | None:
     return max(0, round((time.monotonic() - heard_at) * 1000))
 
 
-def sse_event(snapshot: dict[str, Any]) -> str:
-    """One server-sent event carrying a snapshot."""
-    data = json.dumps(snapshot, separators=(",", ":"))
-    return f"id: {snapshot['version']}\nevent: snapshot\ndata: {data}\n\n"
-
-
 # Health of processes the dashboard does not run itself (``cta.supervisor.Supervisor.health``):
 # ``{"ok": bool, "down": [names], "processors": {...}}``.
 ProcessorHealth = Callable[[], Mapping[str, Any]]
@@ -125,7 +119,7 @@ def create_app(
     monitor = None if feed is None else MonitoredPump(feed)
     exposed = metrics if metrics is not None else process_metrics()
     # Our own handles, not app.ctx: one place to find what the listeners start and stop.
-    runtime: dict[str, Any] = {"runner": None, "stopping": None}
+    runtime: dict[str, Any] = {"runner": None, "stopping": None, "fanout": None, "publisher": None}
 
     def board() -> dict[str, Any]:
         """The state's snapshot, with when the feed last heard from the pipeline."""
@@ -136,6 +130,11 @@ def create_app(
     @app.before_server_start
     async def start_feed(app: DashboardApp) -> None:
         runtime["stopping"] = asyncio.Event()
+        # One per server run: a restarted server has a new epoch, so old event ids are unknown.
+        fanout = runtime["fanout"] = Fanout(board)
+        runtime["publisher"] = asyncio.get_running_loop().create_task(
+            fanout.run(lambda: state.version, PUSH_INTERVAL), name="dashboard-publisher"
+        )
         if monitor is not None:
             runtime["runner"] = BackgroundPump(monitor).start()
 
@@ -144,6 +143,13 @@ def create_app(
         stopping: asyncio.Event | None = runtime["stopping"]
         if stopping is not None:
             stopping.set()  # ends every /events stream, so shutdown does not wait on them
+        fanout: Fanout | None = runtime["fanout"]
+        publisher: asyncio.Task[None] | None = runtime["publisher"]
+        if fanout is not None:
+            fanout.close()  # wakes the streams waiting for a version
+        if publisher is not None:
+            runtime["publisher"] = None
+            await publisher
         runner: BackgroundPump | None = runtime["runner"]
         if runner is not None:
             runtime["runner"] = None
@@ -168,6 +174,9 @@ def create_app(
             "pending_arrivals": state.pending(),
             "feed": None if monitor is None else monitor.health(),
         }
+        fanout: Fanout | None = runtime["fanout"]
+        if fanout is not None:
+            body["events"] = fanout.stats()
         if supervised is not None:
             body["down"] = down
             body["processors"] = supervised.get("processors", {})
@@ -180,28 +189,48 @@ def create_app(
     @app.get("/events")
     async def events(request: Request) -> None:
         stopping: asyncio.Event = runtime["stopping"] or asyncio.Event()
+        fanout: Fanout = runtime["fanout"]
         response = await request.respond(
             content_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-        await response.send("retry: 2000\n\n")
-        sent_version = -1
+        await response.send(b"retry: 2000\n\n")
+        # EventSource sends Last-Event-ID when it reconnects by itself; the page passes it in the
+        # query when it opens a new stream. Either names the version the client holds.
+        last_id = request.headers.get("last-event-id") or request.args.get("last_event_id")
+        held = fanout.resume_version(last_id)
+        if last_id and held is None:
+            fanout.resets += 1  # not ours or no longer held: a fresh snapshot
+        # A resumed client may take the whole history it missed; later, only ``backlog``.
+        limit: int | None = fanout.history_size
+        # A new client's first snapshot is at least as new as the board when it connected.
+        floor = state.version if held is None else 0
         last_sent = time.monotonic()
-        # A client that goes away cancels this handler (CancelledError): the gauge still drops.
+        # A client that goes away cancels this handler (CancelledError): the gauges still drop.
         exposed.sse_clients.inc()
+        fanout.clients += 1
         try:
-            while not stopping.is_set():
-                if state.version != sent_version:
-                    snapshot = board()
-                    await response.send(sse_event(snapshot))
-                    sent_version = snapshot["version"]
+            while not stopping.is_set() and not fanout.closed:
+                latest = fanout.latest
+                frames = None
+                if latest is not None and (held is not None or latest.version >= floor):
+                    frames = fanout.catch_up(held, limit)
+                    limit = None
+                if frames is not None:
+                    fanout.blocked += 1  # until the socket takes it: a slow client waits here
+                    try:
+                        await response.send(frames.data)
+                    finally:
+                        fanout.blocked -= 1
+                    held = frames.version
                     last_sent = time.monotonic()
                 elif time.monotonic() - last_sent >= KEEPALIVE_INTERVAL:
-                    await response.send(": keep-alive\n\n")
+                    await response.send(b": keep-alive\n\n")
                     last_sent = time.monotonic()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), PUSH_INTERVAL)
+                waiting_for = held if held is not None else floor - 1
+                await fanout.wait_beyond(waiting_for, KEEPALIVE_INTERVAL)
         finally:
+            fanout.clients -= 1
             exposed.sse_clients.dec()
         await response.eof()
 
