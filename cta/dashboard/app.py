@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 PUSH_INTERVAL = 0.25  # seconds between snapshot pushes: at most ~4 a second
 KEEPALIVE_INTERVAL = 15.0  # an idle stream sends a comment so proxies keep it open
+# The kernel's send buffer of each /events socket (Linux doubles it), fixed instead of autotuned
+# to megabytes: a client that stops reading is noticed (and costs the kernel) within this much.
+EVENTS_SEND_BUFFER = 64 * 1024
 FAILING_AFTER = 3  # consecutive feed failures before /healthz answers 503
 
 
@@ -206,6 +209,10 @@ def create_app(
         # A new client's first snapshot is at least as new as the board when it connected.
         floor = state.version if held is None else 0
         last_sent = time.monotonic()
+        unsent = getattr(request.transport, "get_write_buffer_size", lambda: 0)
+        sock = request.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, EVENTS_SEND_BUFFER)
         # A client that goes away cancels this handler (CancelledError): the gauges still drop.
         exposed.sse_clients.inc()
         fanout.clients += 1
@@ -213,15 +220,23 @@ def create_app(
             while not stopping.is_set() and not fanout.closed:
                 latest = fanout.latest
                 frames = None
-                if latest is not None and (held is not None or latest.version >= floor):
+                if latest is not None and (
+                    latest.version != held if held is not None else latest.version >= floor
+                ):
+                    if unsent() > 0:
+                        # Still writing what it was sent last: wait (a comment line, which Sanic
+                        # holds back while the socket is over its high-water mark) before
+                        # choosing what to send, so a client that was stuck gets a snapshot of
+                        # now, not the stale delta of when it got stuck.
+                        fanout.blocked += 1
+                        try:
+                            await response.send(b":\n")
+                        finally:
+                            fanout.blocked -= 1
                     frames = fanout.catch_up(held, limit)
                     limit = None
                 if frames is not None:
-                    fanout.blocked += 1  # until the socket takes it: a slow client waits here
-                    try:
-                        await response.send(frames.data)
-                    finally:
-                        fanout.blocked -= 1
+                    await response.send(frames.data)
                     held = frames.version
                     last_sent = time.monotonic()
                 elif time.monotonic() - last_sent >= KEEPALIVE_INTERVAL:

@@ -154,9 +154,9 @@ def check_healthz_reports_the_failing_feed(serve_dashboard: Any) -> None:
 class EventStream:
     """A raw SSE client: reads events one at a time from a live server."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, headers: dict[str, str] | None = None, path: str = "/events"):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        self.conn.request("GET", "/events", headers={"Accept": "text/event-stream"})
+        self.conn.request("GET", path, headers={"Accept": "text/event-stream", **(headers or {})})
         self.response = self.conn.getresponse()
 
     def next_event(self) -> dict[str, str]:
