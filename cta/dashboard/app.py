@@ -22,7 +22,7 @@ from sanic.config import Config
 from sanic.response import HTTPResponse, html, raw
 from sanic.response import json as json_response
 
-from cta.dashboard.fanout import Fanout
+from cta.dashboard.fanout import Fanout, Socket
 from cta.dashboard.page import render_page
 from cta.dashboard.state import DashboardState
 from cta.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -191,7 +191,6 @@ def create_app(
 
     @app.get("/events")
     async def events(request: Request) -> None:
-        stopping: asyncio.Event = runtime["stopping"] or asyncio.Event()
         fanout: Fanout = runtime["fanout"]
         response = await request.respond(
             content_type="text/event-stream",
@@ -204,48 +203,27 @@ def create_app(
         held = fanout.resume_version(last_id)
         if last_id and held is None:
             fanout.resets += 1  # not ours or no longer held: a fresh snapshot
-        # A resumed client may take the whole history it missed; later, only ``backlog``.
-        limit: int | None = fanout.history_size
         # A new client's first snapshot is at least as new as the board when it connected.
         floor = state.version if held is None else 0
-        last_sent = time.monotonic()
-        unsent = getattr(request.transport, "get_write_buffer_size", lambda: 0)
-        sock = request.transport.get_extra_info("socket")
+        transport = request.transport
+        sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, EVENTS_SEND_BUFFER)
-        # A client that goes away cancels this handler (CancelledError): the gauges still drop.
+        # Sanic frames this response as chunks (HTTP/1.1, no length): then the fan-out may write
+        # the shared, already framed deltas to the socket itself.
+        chunked = response.headers.get("transfer-encoding") == "chunked"
+        # A client that goes away cancels this handler (CancelledError): the gauge still drops.
         exposed.sse_clients.inc()
-        fanout.clients += 1
         try:
-            while not stopping.is_set() and not fanout.closed:
-                latest = fanout.latest
-                frames = None
-                if latest is not None and (
-                    latest.version != held if held is not None else latest.version >= floor
-                ):
-                    if unsent() > 0:
-                        # Still writing what it was sent last: wait (a comment line, which Sanic
-                        # holds back while the socket is over its high-water mark) before
-                        # choosing what to send, so a client that was stuck gets a snapshot of
-                        # now, not the stale delta of when it got stuck.
-                        fanout.blocked += 1
-                        try:
-                            await response.send(b":\n")
-                        finally:
-                            fanout.blocked -= 1
-                    frames = fanout.catch_up(held, limit)
-                    limit = None
-                if frames is not None:
-                    await response.send(frames.data)
-                    held = frames.version
-                    last_sent = time.monotonic()
-                elif time.monotonic() - last_sent >= KEEPALIVE_INTERVAL:
-                    await response.send(b": keep-alive\n\n")
-                    last_sent = time.monotonic()
-                waiting_for = held if held is not None else floor - 1
-                await fanout.wait_beyond(waiting_for, KEEPALIVE_INTERVAL)
+            await fanout.serve(
+                response.send,
+                held,
+                floor,
+                transport=transport if isinstance(transport, Socket) else None,
+                direct=chunked,
+                keepalive=KEEPALIVE_INTERVAL,
+            )
         finally:
-            fanout.clients -= 1
             exposed.sse_clients.dec()
         await response.eof()
 
