@@ -113,6 +113,7 @@ class Fanout:
         self._previous: dict[str, Any] | None = None  # the worker thread's alone
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="board-encode")
         self._streams: set[_Stream] = set()
+        self._running = False
         self._closing = asyncio.Event()
         # Counters for /healthz: open streams, streams waiting on a full socket, full snapshots
         # sent to clients that had fallen behind or resumed from an id not held.
@@ -195,6 +196,19 @@ class Fanout:
     async def run(self, current_version: Callable[[], int], interval: float) -> None:
         """Publish whenever ``current_version()`` moved, at most once per ``interval``."""
         loop = asyncio.get_running_loop()
+        self._running = True
+        try:
+            await self._publish_until_closed(loop, current_version, interval)
+        finally:
+            # Here, not in close(): a build in flight finishes instead of being cancelled.
+            self._worker.shutdown(wait=False)
+
+    async def _publish_until_closed(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        current_version: Callable[[], int],
+        interval: float,
+    ) -> None:
         published = None
         while not self._closing.is_set():
             if current_version() != published:
@@ -217,7 +231,8 @@ class Fanout:
         self._closing.set()
         for stream in self._streams:
             stream.woken.set()
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        if not self._running:  # else run() shuts the worker down when it returns
+            self._worker.shutdown(wait=False)
 
     @property
     def closed(self) -> bool:
