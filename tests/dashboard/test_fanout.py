@@ -3,6 +3,7 @@ clients that get a snapshot and delay nobody, /healthz answering under load."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import re
@@ -305,3 +306,60 @@ def test_healthz_and_status_answer_with_200_clients_and_a_stalled_one(
         drain.join(5)
         for viewer in [*viewers, stalled]:
             viewer.close()
+
+
+class FakeSocket:
+    def __init__(self, unsent: int = 0) -> None:
+        self.written: list[bytes] = []
+        self.unsent = unsent
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return self.unsent
+
+
+def test_the_publisher_writes_the_framed_delta_to_caught_up_idle_clients_and_wakes_others(
+    fanout: Any,
+) -> None:
+    fan, boards = fanout
+
+    async def scenario() -> None:
+        sockets = {"current": FakeSocket(), "unsent": FakeSocket(unsent=10), "new": FakeSocket()}
+        sent: dict[str, list[bytes]] = {name: [] for name in sockets}
+        holds = {"current": 1, "unsent": 1, "new": None}
+
+        def sender(name: str) -> Any:
+            async def send(data: bytes) -> None:
+                sent[name].append(data)
+            return send
+
+        streams = [
+            asyncio.create_task(fan.serve(sender(name), holds[name], 0,
+                                          transport=sock, direct=True))
+            for name, sock in sockets.items()
+        ]  # fmt: skip
+        await asyncio.sleep(0.05)  # all three asleep; "new" has had its snapshot
+        assert [len(sent[name]) for name in sockets] == [0, 0, 1]
+        publish(fan, boards, 1)
+        await fan.deliver(fan.latest)
+        await asyncio.sleep(0.05)
+        chunk = fan.latest.delta_chunk
+        assert chunk == b"%x\r\n%b\r\n" % (len(fan.latest.delta), fan.latest.delta)
+        assert sockets["current"].written == [chunk] and sent["current"] == []
+        # Something unsent: its handler waits for the socket (the comment), then sends itself.
+        assert sockets["unsent"].written == []
+        assert sent["unsent"] == [b":\n", fan.latest.delta]
+        # The new client, current since its snapshot, is written to directly as well.
+        assert len(sent["new"]) == 1 and sent["new"][0].startswith(b"id: e1-1\nevent: snapshot")
+        assert sockets["new"].written == [chunk]
+        assert fan.written == 2 and fan.woken == 1
+        fan.close()
+        await asyncio.gather(*streams)
+        assert fan.clients == 0
+
+    asyncio.run(scenario())
