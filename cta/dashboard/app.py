@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -39,6 +40,10 @@ KEEPALIVE_INTERVAL = 15.0  # an idle stream sends a comment so proxies keep it o
 # The kernel's send buffer of each /events socket (Linux doubles it), fixed instead of autotuned
 # to megabytes: a client that stops reading is noticed (and costs the kernel) within this much.
 EVENTS_SEND_BUFFER = 64 * 1024
+# How long a busy thread keeps the GIL while another waits for it (CPython's default: 5 ms). The
+# demo runs the pipeline's threads (simulation, processors, feed) in the board's process; with
+# the default, the event loop queued behind them and /healthz took up to 250 ms with one client.
+GIL_SWITCH_INTERVAL = 0.001
 FAILING_AFTER = 3  # consecutive feed failures before /healthz answers 503
 
 
@@ -244,6 +249,7 @@ def serve(
     an already listening socket to serve on instead of binding ``host:port``; ``processors``:
     the health of supervised processors, which ``/healthz`` reports."""
     app = create_app(state, name=name, feed=feed, processors=processors)
+    sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL))
     if sock is not None:
         log.info("dashboard on http://%s:%d/", *sock.getsockname()[:2])
         app.run(sock=sock, single_process=True, access_log=False, motd=False)
