@@ -1,17 +1,18 @@
 """The Sanic dashboard: the page, its JSON, health, and a server-sent event stream.
 
 The feed (a blocking ``Pump``) runs in a ``BackgroundPump`` thread started before the server
-serves and stopped when it stops, so the event loop never waits on Kafka. ``/events`` pushes the
-full snapshot on connect and then whenever ``version`` moved, at most ``PUSH_INTERVAL`` apart.
+serves and stopped when it stops, so the event loop never waits on Kafka. ``/events`` sends the
+full snapshot on connect and then the deltas of every version published, at most
+``PUSH_INTERVAL`` apart, each built and encoded once for all clients (``cta.dashboard.fanout``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import socket
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from sanic.config import Config
 from sanic.response import HTTPResponse, html, raw
 from sanic.response import json as json_response
 
+from cta.dashboard.fanout import Fanout, Socket
 from cta.dashboard.netmap import add_map_route
 from cta.dashboard.page import render_page
 from cta.dashboard.state import DashboardState
@@ -37,6 +39,13 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 PUSH_INTERVAL = 0.25  # seconds between snapshot pushes: at most ~4 a second
 KEEPALIVE_INTERVAL = 15.0  # an idle stream sends a comment so proxies keep it open
+# The kernel's send buffer of each /events socket (Linux doubles it), fixed instead of autotuned
+# to megabytes: a client that stops reading is noticed (and costs the kernel) within this much.
+EVENTS_SEND_BUFFER = 64 * 1024
+# How long a busy thread keeps the GIL while another waits for it (CPython's default: 5 ms). The
+# demo runs the pipeline's threads (simulation, processors, feed) in the board's process; with
+# the default, the event loop queued behind them and /healthz took up to 250 ms with one client.
+GIL_SWITCH_INTERVAL = 0.001
 FAILING_AFTER = 3  # consecutive feed failures before /healthz answers 503
 
 
@@ -106,12 +115,6 @@ def html_safe_json(body: Any, *, status: int = 200) -> HTTPResponse:
     return raw(text.encode("utf-8"), status=status, content_type="application/json")
 
 
-def sse_event(snapshot: dict[str, Any]) -> str:
-    """One server-sent event carrying a snapshot."""
-    data = json.dumps(snapshot, separators=(",", ":"))
-    return f"id: {snapshot['version']}\nevent: snapshot\ndata: {data}\n\n"
-
-
 # Health of processes the dashboard does not run itself (``cta.supervisor.Supervisor.health``):
 # ``{"ok": bool, "down": [names], "processors": {...}}``.
 ProcessorHealth = Callable[[], Mapping[str, Any]]
@@ -135,7 +138,7 @@ def create_app(
     monitor = None if feed is None else MonitoredPump(feed)
     exposed = metrics if metrics is not None else process_metrics()
     # Our own handles, not app.ctx: one place to find what the listeners start and stop.
-    runtime: dict[str, Any] = {"runner": None, "stopping": None}
+    runtime: dict[str, Any] = {"runner": None, "stopping": None, "fanout": None, "publisher": None}
 
     def board() -> dict[str, Any]:
         """The state's snapshot, with when the feed last heard from the pipeline."""
@@ -146,6 +149,11 @@ def create_app(
     @app.before_server_start
     async def start_feed(app: DashboardApp) -> None:
         runtime["stopping"] = asyncio.Event()
+        # One per server run: a restarted server has a new epoch, so old event ids are unknown.
+        fanout = runtime["fanout"] = Fanout(board)
+        runtime["publisher"] = asyncio.get_running_loop().create_task(
+            fanout.run(lambda: state.version, PUSH_INTERVAL), name="dashboard-publisher"
+        )
         if monitor is not None:
             runtime["runner"] = BackgroundPump(monitor).start()
 
@@ -154,6 +162,13 @@ def create_app(
         stopping: asyncio.Event | None = runtime["stopping"]
         if stopping is not None:
             stopping.set()  # ends every /events stream, so shutdown does not wait on them
+        fanout: Fanout | None = runtime["fanout"]
+        publisher: asyncio.Task[None] | None = runtime["publisher"]
+        if fanout is not None:
+            fanout.close()  # wakes the streams waiting for a version
+        if publisher is not None:
+            runtime["publisher"] = None
+            await publisher
         runner: BackgroundPump | None = runtime["runner"]
         if runner is not None:
             runtime["runner"] = None
@@ -187,6 +202,9 @@ def create_app(
             "pending_arrivals": state.pending(),
             "feed": None if monitor is None else monitor.health(),
         }
+        fanout: Fanout | None = runtime["fanout"]
+        if fanout is not None:
+            body["events"] = fanout.stats()
         if supervised is not None:
             body["down"] = down
             body["processors"] = supervised.get("processors", {})
@@ -198,28 +216,38 @@ def create_app(
 
     @app.get("/events")
     async def events(request: Request) -> None:
-        stopping: asyncio.Event = runtime["stopping"] or asyncio.Event()
+        fanout: Fanout = runtime["fanout"]
         response = await request.respond(
             content_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-        await response.send("retry: 2000\n\n")
-        sent_version = -1
-        last_sent = time.monotonic()
+        await response.send(b"retry: 2000\n\n")
+        # EventSource sends Last-Event-ID when it reconnects by itself; the page passes it in the
+        # query when it opens a new stream. Either names the version the client holds.
+        last_id = request.headers.get("last-event-id") or request.args.get("last_event_id")
+        held = fanout.resume_version(last_id)
+        if last_id and held is None:
+            fanout.resets += 1  # not ours or no longer held: a fresh snapshot
+        # A new client's first snapshot is at least as new as the board when it connected.
+        floor = state.version if held is None else 0
+        transport = request.transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, EVENTS_SEND_BUFFER)
+        # Sanic frames this response as chunks (HTTP/1.1, no length): then the fan-out may write
+        # the shared, already framed deltas to the socket itself.
+        chunked = response.headers.get("transfer-encoding") == "chunked"
         # A client that goes away cancels this handler (CancelledError): the gauge still drops.
         exposed.sse_clients.inc()
         try:
-            while not stopping.is_set():
-                if state.version != sent_version:
-                    snapshot = board()
-                    await response.send(sse_event(snapshot))
-                    sent_version = snapshot["version"]
-                    last_sent = time.monotonic()
-                elif time.monotonic() - last_sent >= KEEPALIVE_INTERVAL:
-                    await response.send(": keep-alive\n\n")
-                    last_sent = time.monotonic()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), PUSH_INTERVAL)
+            await fanout.serve(
+                response.send,
+                held,
+                floor,
+                transport=transport if isinstance(transport, Socket) else None,
+                direct=chunked,
+                keepalive=KEEPALIVE_INTERVAL,
+            )
         finally:
             exposed.sse_clients.dec()
         await response.eof()
@@ -241,6 +269,7 @@ def serve(
     an already listening socket to serve on instead of binding ``host:port``; ``processors``:
     the health of supervised processors, which ``/healthz`` reports."""
     app = create_app(state, name=name, feed=feed, processors=processors)
+    sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL))
     if sock is not None:
         log.info("dashboard on http://%s:%d/", *sock.getsockname()[:2])
         app.run(sock=sock, single_process=True, access_log=False, motd=False)

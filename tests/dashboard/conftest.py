@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -26,13 +27,13 @@ def unique_name() -> str:
 class LiveServer:
     """Runs the app's whole lifecycle (listeners included) on its own event loop thread."""
 
-    def __init__(self, app: DashboardApp) -> None:
+    def __init__(self, app: DashboardApp, sock: socket.socket | None = None) -> None:
         self.app = app
         # Sanic's TouchUp rewrites class-level methods on the first app's start; a second app
         # started in the same process (outside sanic-testing's test mode) then fails.
         app.config.TOUCHUP = False
         # Bound and listening before the server starts: no other process can take the port.
-        self._sock = listening_socket()
+        self._sock = sock or listening_socket()
         self.port = int(self._sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self._ready = threading.Event()

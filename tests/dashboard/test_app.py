@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cta.dashboard.app import FAILING_AFTER, MonitoredPump, create_app
+from cta.dashboard.delta import apply_delta
 from cta.dashboard.state import DashboardState
 from cta.runtime import wait_for
 from cta.testing import expect_log
@@ -153,9 +154,9 @@ def check_healthz_reports_the_failing_feed(serve_dashboard: Any) -> None:
 class EventStream:
     """A raw SSE client: reads events one at a time from a live server."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, headers: dict[str, str] | None = None, path: str = "/events"):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        self.conn.request("GET", "/events", headers={"Accept": "text/event-stream"})
+        self.conn.request("GET", path, headers={"Accept": "text/event-stream", **(headers or {})})
         self.response = self.conn.getresponse()
 
     def next_event(self) -> dict[str, str]:
@@ -189,10 +190,12 @@ def test_events_sends_the_snapshot_on_connect_then_changes(serve_dashboard: Any)
         assert first["event"] == "snapshot"
         assert json.loads(first["data"]) == served(state)
         state.apply_summary(2, 99)
-        second = stream.next_event()
-        assert int(second["id"]) == state.version
-        blue = json.loads(second["data"])["lines"][0]["stations"]
-        assert blue[1]["entries"] == 99
+        second = stream.next_event()  # what changed, not the whole board again
+        assert second["event"] == "delta"
+        assert second["id"].endswith(f"-{state.version}")
+        delta = json.loads(second["data"])
+        assert delta["lines"]["blue"]["rows"] == {"2": {"entries": 99}}
+        assert apply_delta(json.loads(first["data"]), delta) == served(state)
     finally:
         stream.close()
 

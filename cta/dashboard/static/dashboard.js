@@ -1,10 +1,18 @@
-// Live updates for the CTA status page: every snapshot pushed on /events rebuilds the rows.
+// Live updates for the CTA status page. /events sends the whole board once ("snapshot"), then
+// what changed ("delta", the format of cta/dashboard/delta.py); the page keeps the board as one
+// object of the snapshot's shape in window.ctaBoard.state and, after every change, calls each
+// function in window.ctaBoard.listeners with it (the map and the station panel follow it so).
 // Names are set with textContent only, so station names can never inject markup.
 (function () {
   "use strict";
 
   const EMPTY_SLOT = "\u2014";
-  let previousTrains = new Map(); // "line/station/dir" -> train id, to flash fresh arrivals
+  // line -> ("line/station/dir" -> train id) as last drawn, to flash fresh arrivals
+  const drawnTrains = new Map();
+  const board = window.ctaBoard || {};
+  board.state = board.state || null;
+  board.listeners = board.listeners || [];
+  window.ctaBoard = board;
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -41,7 +49,8 @@
     const key = line + "/" + station.station_id + "/" + direction;
     nextTrains.set(key, slot.train_id);
     cell.classList.add(statusClass(slot.status));
-    if (previousTrains.size > 0 && previousTrains.get(key) !== slot.train_id) {
+    const previousTrains = drawnTrains.get(line);
+    if (previousTrains !== undefined && previousTrains.get(key) !== slot.train_id) {
       cell.classList.add("arrived");
     }
     cell.appendChild(el("span", "train-id", slot.train_id));
@@ -226,21 +235,64 @@
     renderConnection();
   }
 
-  function render(snapshot) {
-    const nextTrains = new Map();
-    renderWeather(snapshot.weather);
-    renderHeader(snapshot.header);
-    for (const line of snapshot.lines) {
+  // --- deltas: the same rules as cta/dashboard/delta.py apply_delta ---------------------------
+
+  function without(object, keys) {
+    const copy = Object.assign({}, object);
+    for (const key of keys || []) delete copy[key];
+    return copy;
+  }
+
+  function applyLine(old, patch) {
+    const line = Object.assign(without(old, patch.unset), patch.set || {});
+    const rows = new Map();
+    for (const row of old.stations || []) rows.set(row.station_id, row);
+    let ids = Array.from(rows.keys()); // without "order" the sequence stays
+    for (const id of patch.removed || []) rows.delete(Number(id));
+    for (const [key, fields] of Object.entries(patch.rows || {})) {
+      const id = Number(key);
+      const before = rows.get(id);
+      rows.set(id, before === undefined ? Object.assign({}, fields) : Object.assign({}, before, fields));
+    }
+    if (patch.order) ids = patch.order.map(Number);
+    line.stations = ids.map(function (id) { return rows.get(id); });
+    return line;
+  }
+
+  function applyDelta(state, delta) {
+    const next = Object.assign(without(state, delta.unset), delta.set || {});
+    next.version = delta.version;
+    const old = new Map();
+    for (const line of state.lines || []) old.set(String(line.line), line);
+    const order = delta.line_order || Array.from(old.keys());
+    const patches = delta.lines || {};
+    next.lines = order.map(function (name) {
+      const line = old.get(name) || {};
+      return patches[name] ? applyLine(line, patches[name]) : line;
+    });
+    return next;
+  }
+
+  // changed: the ids of the lines to redraw (null: all of them)
+  function render(state, changed) {
+    renderWeather(state.weather);
+    renderHeader(state.header);
+    for (const line of state.lines) {
+      if (changed !== null && !changed.has(String(line.line))) continue;
+      const nextTrains = new Map();
       if (line.directions) renderWholeLine(line, nextTrains);
       else renderLine(line, nextTrains);
+      drawnTrains.set(line.line, nextTrains);
     }
-    previousTrains = nextTrains;
-    document.body.dataset.version = String(snapshot.version);
-    // Other views of the same state (map.js, panel.js) follow it through these listeners.
-    window.ctaBoard.state = snapshot;
-    for (const listener of window.ctaBoard.listeners) {
+    document.body.dataset.version = String(state.version);
+  }
+
+  function show(state, changed) {
+    board.state = state;
+    render(state, changed);
+    for (const listener of board.listeners) {
       try {
-        listener(snapshot);
+        listener(state);
       } catch (error) {
         console.error("board listener failed", error);
       }
@@ -252,31 +304,71 @@
     renderConnection();
   }
 
+  let source = null;
+  let lastEventId = ""; // the version this page holds, as the server named it
+
+  // A new stream: after a resync (from nothing) or when the browser gave up on the old one (from
+  // the last id: the server sends what is missing, or the whole board if it cannot).
+  function open(resumeFrom) {
+    if (source !== null) source.close();
+    setConnection("connecting");
+    const query = resumeFrom ? "?last_event_id=" + encodeURIComponent(resumeFrom) : "";
+    const stream = new EventSource("/events" + query);
+    source = stream;
+    stream.onopen = function () {
+      setConnection("live");
+    };
+    stream.onerror = function () {
+      // EventSource retries by itself (the server asks for 2 s), sending Last-Event-ID; say so
+      // meanwhile. Closed means it will not: open a new stream ourselves.
+      setConnection("reconnecting");
+      if (stream.readyState === EventSource.CLOSED) {
+        window.setTimeout(function () {
+          if (source === stream) open(lastEventId);
+        }, 2000);
+      }
+    };
+    stream.addEventListener("snapshot", function (event) {
+      setConnection("live");
+      try {
+        show(JSON.parse(event.data), null);
+        lastEventId = event.lastEventId;
+      } catch (error) {
+        console.error("cannot render snapshot", error);
+      }
+    });
+    stream.addEventListener("delta", function (event) {
+      setConnection("live");
+      let delta;
+      try {
+        delta = JSON.parse(event.data);
+      } catch (error) {
+        console.error("cannot read delta", error);
+        open("");
+        return;
+      }
+      if (board.state === null || board.state.version !== delta.since) {
+        open(""); // not based on what this page holds: start again from a snapshot
+        return;
+      }
+      const changed = delta.line_order ? null : new Set(Object.keys(delta.lines || {}));
+      try {
+        show(applyDelta(board.state, delta), changed);
+        lastEventId = event.lastEventId;
+      } catch (error) {
+        console.error("cannot render delta", error);
+      }
+    });
+  }
+
   function connect() {
     if (!("EventSource" in window)) {
       setConnection("static");
       return;
     }
-    setConnection("connecting");
-    const source = new EventSource("/events");
-    source.onopen = function () {
-      setConnection("live");
-    };
-    source.onerror = function () {
-      // EventSource retries by itself (the server asks for 2 s); say so meanwhile.
-      setConnection("reconnecting");
-    };
     window.setInterval(renderConnection, 1000);
-    source.addEventListener("snapshot", function (event) {
-      setConnection("live");
-      try {
-        render(JSON.parse(event.data));
-      } catch (error) {
-        console.error("cannot render snapshot", error);
-      }
-    });
+    open("");
   }
 
-  window.ctaBoard = window.ctaBoard || { state: null, listeners: [] };
   connect();
 })();
