@@ -91,3 +91,35 @@ def test_cta_processors_supervises_n_of_each_with_their_own_ids_and_metrics_port
     # A ksqlDB server runs the queries: Faust workers only.
     server = instance_specs(Settings(ksql_url="http://127.0.0.1:8088"), tmp_path, admin, 3, None)
     assert [s.name for s in server] == [f"faust-stations-{n}" for n in (1, 2, 3)]
+
+
+def test_a_restore_that_fails_once_loses_no_record_of_the_batch_that_moved(stack: Stack) -> None:
+    """A partition moves to an instance, and reading the sink back fails once (a broker just
+    killed: its partitions' leader unknown). The batch whose records showed the move is counted
+    once the restore succeeds on the next round, not dropped."""
+    expected: Counter[int] = Counter()
+    first = started(stack)
+    _feed(stack, expected)
+    _drain([first])
+    second = started(stack)
+    (query,) = second.queries()
+    failures = iter([RuntimeError("Failed to get watermark offsets: Unknown partition")])
+    restore = query.restore
+
+    def flaky_restore() -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        restore()
+
+    query.restore = flaky_restore  # type: ignore[method-assign]
+    _feed(stack, expected)
+    failed = 0
+    for _ in range(20):  # the background pump's retries, by hand
+        try:
+            _drain([first, second])
+            break
+        except RuntimeError:
+            failed += 1
+    assert failed == 1
+    assert stack.summary() == dict(expected)
