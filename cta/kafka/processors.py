@@ -112,6 +112,10 @@ def instance_specs(
                 cwd=workdir,
                 log_path=log_path,
                 ready=partial(_faust_ready_and_joined, log_path, admin),
+                # One worker at a time: the stations topics have one partition, so a second
+                # worker is a standby; joining while the first processes the station rows
+                # leaves them uncommitted (Faust does not commit them again after the move).
+                start_after=None if index == 1 else instance_name(FAUST, index - 1, instances),
             )
         )
     for index in range(1, instances + 1) if ksql else ():

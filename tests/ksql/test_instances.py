@@ -84,6 +84,9 @@ def test_cta_processors_supervises_n_of_each_with_their_own_ids_and_metrics_port
     datadirs = {c.command[c.command.index("--datadir") + 1] for c in faust}
     logs = {c.log_path for c in specs}
     assert len(datadirs) == 2 and len(logs) == 4
+    # Faust workers join one after the other (the stations topics have one partition).
+    assert [c.start_after for c in faust] == [None, "faust-stations-1"]
+    assert [c.start_after for c in ksql] == [None, None]
     # One instance keeps the plain names (the demo's /healthz); no ports: no web server.
     plain = instance_specs(Settings(), tmp_path, admin, 1, None)
     assert [s.name for s in plain] == ["faust-stations", "ksql-engine"]
