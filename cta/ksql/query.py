@@ -80,7 +80,7 @@ class CountQuery:
         decoder: RowDecoder,
         avro: AvroDecoder,
         group_id: str,
-        batch_size: int = 500,
+        batch_size: int = 5_000,  # each batch costs a publish and a commit round trip
         restore_timeout: float = 30.0,
     ) -> None:
         self.name = query_id
