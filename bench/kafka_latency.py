@@ -394,9 +394,10 @@ def find_max_rate(
     return held
 
 
-def producer_ratio(settings: Settings, events: int, seed: int) -> float:
-    """Our producer's throughput over raw librdkafka's, on this cluster (bench/kafka_producer)."""
-    best = measure_producers(settings, simulated_turnstiles(events, seed), rounds=1)
+def producer_ratio(settings: Settings, events: int, seed: int, rounds: int) -> float:
+    """Our producer's throughput over raw librdkafka's, on this cluster (bench/kafka_producer),
+    best of ``rounds`` each (one round on a loaded machine is noise)."""
+    best = measure_producers(settings, simulated_turnstiles(events, seed), rounds=rounds)
     return best["ours"] / best["raw"]
 
 
@@ -420,6 +421,7 @@ def main() -> None:
         default=200_000,
         help="events for the producer-vs-raw-librdkafka ratio on the same cluster (0: skip)",
     )
+    parser.add_argument("--producer-rounds", type=int, default=3)
     add_stack_arguments(parser)
     args = parser.parse_args()
     if args.brokers > 1 and args.endpoints is None:
