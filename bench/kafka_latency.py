@@ -442,7 +442,7 @@ def main() -> None:
             bench.close()
             gc.collect()  # producers sit in reference cycles: free their librdkafka handles
         ratio = (
-            producer_ratio(settings, args.producer_events, args.seed)
+            producer_ratio(settings, args.producer_events, args.seed, args.producer_rounds)
             if args.producer_events
             else None
         )
