@@ -1,14 +1,17 @@
 """Benchmark (run by hand): event-to-dashboard latency on the real backend at a paced rate.
 
+    .venv/bin/python bench/kafka_latency.py --brokers 3 --instances 2 [--find-max]
     .venv/bin/python bench/kafka_latency.py --private-stack [--rate 6000] [--seconds 60]
     .venv/bin/python bench/kafka_latency.py --endpoints FILE --rate 3000
-    .venv/bin/python bench/kafka_latency.py --private-stack --brokers 3 --instances 2
 
-The pipeline runs as the demo runs it: ``Pipeline(backend).setup()`` on the kafka backend (the
-Faust worker in its own process, the in-process KSQL engine), the KSQL queries and a dashboard
-feed + state in background threads, and one producer thread sending a simulated weekday from
-06:00 (arrivals and turnstile entries; weather goes through the REST Proxy and is left out) at
-``--rate`` events/s, polling every 10 ms.
+``--brokers 3`` starts a private three-node stack on free ports (topics RF 3,
+min.insync.replicas 2; also Postgres, Connect and the registry) and stops it at the end; it
+never uses the shared stack. The pipeline runs as ``cta demo --backend kafka`` runs it:
+``Pipeline(backend).setup()`` (topics, stations table, connector, KSQL statements), then the
+processes of ``cta processors --instances N`` under the supervisor (N Faust workers, N KSQL
+engine processes sharing the partitions), a dashboard feed + state in a background thread, and
+one producer thread sending a simulated weekday from 06:00 (arrivals and turnstile entries;
+weather goes through the REST Proxy and is left out) at ``--rate`` events/s, polling every 10 ms.
 
 Measured per event, wall clock to wall clock:
 - arrivals: (the moment the dashboard feed has applied the record) - record timestamp, which is
@@ -20,6 +23,9 @@ Measured per event, wall clock to wall clock:
 The apply moments are observed by subclassing the feed and the state here; cta/ is unchanged.
 It prints the achieved rate, p50/p99/max per path, how long the backlog took to drain after the
 producer stopped, and CPU seconds per thread and per child process over the measured window.
+``--find-max`` then ramps the rate (x1.5 a step, shorter windows, one bisection) to the highest
+that holds p99 < ``--limit-ms`` (1 s) on both paths; last, the producer's throughput against raw
+librdkafka on the same cluster (``bench/kafka_producer.py``'s measure, ``--producer-events``).
 """
 
 from __future__ import annotations
@@ -27,9 +33,9 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import os
 import re
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -41,7 +47,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kafka_producer import add_stack_arguments, machine_line, simulated_events, stack_settings
+from cpu import cpu_sample, print_cpu
+from kafka_producer import (
+    add_stack_arguments,
+    machine_line,
+    simulated_events,
+    simulated_turnstiles,
+    stack_settings,
+)
+from kafka_producer import measure as measure_producers
 
 from cta import topics
 from cta.bootstrap.kafka import kafka_backend
@@ -49,10 +63,12 @@ from cta.config import Settings
 from cta.dashboard.feed import DashboardFeed
 from cta.dashboard.state import LINE_COLORS, DashboardState
 from cta.domain.events import Arrival, TurnstileEntry
+from cta.kafka.processors import hand_over_ksql, supervise
 from cta.pipeline import Pipeline
 from cta.ports import Record
 from cta.producers import DeviceProducer
 from cta.runtime import wait_for
+from cta.supervisor import Supervisor
 
 TICK = 0.01  # the producer thread sends what is due, then polls, every 10 ms
 _ARRIVALS = re.compile(topics.ARRIVALS_PATTERN)
@@ -147,80 +163,6 @@ def produce_paced(
     turnstiles.flush(60)
 
 
-# -- CPU -----------------------------------------------------------------------------------------
-
-
-def _cpu_seconds(stat_path: str) -> float:
-    """utime + stime of a /proc stat file, in seconds."""
-    with open(stat_path, encoding="ascii") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _thread_names() -> dict[int, str]:
-    names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
-    for tid in os.listdir("/proc/self/task"):
-        if int(tid) not in names:
-            with open(f"/proc/self/task/{tid}/comm", encoding="utf-8") as handle:
-                # librdkafka names its threads rdk:main, rdk:broker<n>...: group them by kind
-                names[int(tid)] = re.sub(r"\d+$", "", handle.read().strip())
-    return names
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
-                    if int(handle.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found + [grandchild for child in found for grandchild in _children(child)]
-
-
-def _process_label(pid: int) -> str:
-    with open(f"/proc/{pid}/cmdline", "rb") as handle:
-        argv = handle.read().split(b"\0")
-    text = " ".join(a.decode(errors="replace") for a in argv if a)
-    for marker in ("kafka.Kafka", "ConnectDistributed", "apicurio", "faust", "rest_proxy"):
-        if marker.lower() in text.lower():
-            return f"{marker} (pid {pid})"
-    return f"{Path(argv[0].decode(errors='replace')).name} (pid {pid})"
-
-
-def cpu_sample() -> dict[str, float]:
-    """CPU seconds so far: each thread of this process (by name), each descendant process."""
-    sample: dict[str, float] = defaultdict(float)
-    names = _thread_names()
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            sample[f"thread {names.get(int(tid), tid)}"] += _cpu_seconds(
-                f"/proc/self/task/{tid}/stat"
-            )
-        except OSError:
-            continue
-    for pid in _children(os.getpid()):
-        try:
-            sample[f"process {_process_label(pid)}"] += _cpu_seconds(f"/proc/{pid}/stat")
-        except OSError:
-            continue
-    with open("/proc/stat", encoding="ascii") as handle:
-        total = [int(v) for v in handle.readline().split()[1:]]
-    sample["process this one (all threads)"] = _cpu_seconds("/proc/self/stat")
-    sample["machine busy"] = (sum(total) - total[3] - total[4]) / os.sysconf("SC_CLK_TCK")
-    return sample
-
-
-def print_cpu(before: dict[str, float], after: dict[str, float], seconds: float) -> None:
-    used = {name: after[name] - before.get(name, 0.0) for name in after}
-    print(f"CPU over the {seconds:.0f}s window (cores used; 2 cores):")
-    for name, value in sorted(used.items(), key=lambda item: -item[1]):
-        if value / seconds >= 0.01:
-            print(f"  {name:<48} {value / seconds:5.2f}")
-
-
 # -- latency figures ----------------------------------------------------------------------------
 
 
@@ -239,14 +181,14 @@ def percentiles(values: list[float]) -> str:
 
 
 def summary_latencies(
-    state: TimedState, sent: Sent, baseline: dict[int, int]
+    summaries: Sequence[tuple[int, int, float]], sent: Sent, baseline: dict[int, int]
 ) -> tuple[list[float], list[float], int]:
     """(completing-entry latencies, every-entry latencies, counts beyond what was sent)."""
     completing: list[float] = []
     every: list[float] = []
     beyond = 0
     accounted: dict[int, int] = defaultdict(int)  # entries of this run already counted
-    for station, count, applied in state.summaries:
+    for station, count, applied in summaries:
         produced = sent.turnstiles.get(station, [])
         reached = count - baseline.get(station, 0)
         if reached > len(produced):
@@ -262,13 +204,9 @@ def summary_latencies(
     return completing, every, beyond
 
 
-def caught_up(feed: TimedFeed, state: TimedState, sent: Sent, baseline: dict[int, int]) -> bool:
-    if len(feed.arrivals) < sent.arrivals:
-        return False
-    return all(
-        state.last_count.get(station, 0) - baseline.get(station, 0) >= len(times)
-        for station, times in sent.turnstiles.items()
-    )
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("inf")
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -286,112 +224,181 @@ def board_size(pipeline: Pipeline) -> int:
     )
 
 
-def extra_instances(backend: Any, settings: Settings, count: int) -> tuple[list[Any], list[Any]]:
-    """``count`` more KSQL engines (same statements, so the same query id and group: the
-    partitions are shared) pumped in threads of their own, and ``count`` more Faust workers."""
-    from cta.kafka.faust_worker import FaustWorker
-    from cta.ksql.client import statement_files
-    from cta.ksql.engine import OFFSET_RESET, KsqlEngine
-    from cta.runtime import BackgroundPump
+@dataclass
+class Figures:
+    """One measured window."""
 
-    runners, workers = [], []
-    for _ in range(count):
-        engine = KsqlEngine(backend.log, backend.admin, backend.registry)
-        for path in statement_files():
-            engine.execute(path.read_text(encoding="utf-8"), {OFFSET_RESET: "earliest"})
-        runners.append((engine, BackgroundPump(engine).start()))
-        workers.append(FaustWorker(settings, create_topics=False).start())
-    for worker in workers:
-        worker.wait_ready(timeout=120)
-    return runners, workers
+    rate: float
+    achieved: float
+    arrivals: list[float]
+    completing: list[float]
+    every: list[float]
+    beyond: int
+    drained: float | None  # seconds to catch up after the last send; None: not in 120 s
+
+    def holds(self, limit_ms: float) -> bool:
+        """p99 of both paths under ``limit_ms``, and the board caught up."""
+        return (
+            self.drained is not None
+            and p99(self.arrivals) < limit_ms
+            and p99(self.completing) < limit_ms
+        )
 
 
-def run(settings: Settings, rate: float, seconds: float, seed: int, instances: int = 1) -> None:
-    events = simulated_events(int(rate * seconds), seed)
-    backend = kafka_backend(settings)
-    pipeline = Pipeline(backend, settings=settings)
-    began = time.monotonic()
-    pipeline.setup()
-    runners, workers = extra_instances(backend, settings, instances - 1)
-    state = TimedState()
-    feed = TimedFeed(backend.log, backend.registry, state)
-    pipeline.settle(feeds=(feed,), timeout=120)
-    expected = board_size(pipeline)
+class LatencyBench:
+    """The pipeline as ``cta demo --backend kafka`` runs it, set up once; ``measure`` a window
+    at a paced rate as often as needed (``--find-max`` ramps the rate)."""
 
-    def board_loaded() -> bool:
-        feed.pump(0.2)
-        return state.station_rows() >= expected
+    def __init__(self, settings: Settings, instances: int) -> None:
+        self.settings = settings
+        self.instances = instances
+        self.backend = kafka_backend(settings)
+        self.pipeline = Pipeline(self.backend, settings=settings)
+        self.workdir = Path(tempfile.mkdtemp(prefix="cta-bench-processors-"))
+        self.supervisor: Supervisor | None = None
+        self.state = TimedState()
+        self.feed = TimedFeed(self.backend.log, self.backend.registry, self.state)
+        self.producer = self.backend.log.producer("bench-latency")
+        self.arrival_devices = DeviceProducer.arrivals(self.producer, self.backend.registry)
+        self.turnstile_devices = DeviceProducer.turnstiles(self.producer, self.backend.registry)
 
-    wait_for(
-        board_loaded,
-        timeout=120,
-        what=f"{expected} station rows on the dashboard",
-    )
-    feed.arrivals.clear()
-    baseline = dict(state.last_count)
-    state.recording = True
-    print(
-        f"pipeline set up and settled in {time.monotonic() - began:.0f}s; "
-        f"{state.station_rows()} station rows on the board"
-    )
+    def setup(self) -> None:
+        began = time.monotonic()
+        # As cta demo: set-up, then the supervised processes of cta processors --instances N.
+        self.pipeline.setup(start_processors=False)
+        hand_over_ksql(self.backend.ksql_engine)
+        self.supervisor = supervise(self.settings, self.workdir, instances=self.instances)
+        supervisor = self.supervisor
+        wait_for(lambda: supervisor.health()["ok"], timeout=300, what="the processors up")
+        self.pipeline.settle(feeds=(self.feed,), timeout=180)
+        expected = board_size(self.pipeline)
 
-    producer = backend.log.producer("bench-latency")
-    arrivals = DeviceProducer.arrivals(producer, backend.registry)
-    turnstiles = DeviceProducer.turnstiles(producer, backend.registry)
-    pipeline.start_background(feed)
-    sent = Sent()
-    cpu: list[dict[str, float]] = []
-    thread = threading.Thread(
-        target=produce_paced,
-        args=(events, arrivals, turnstiles, rate, sent, lambda: cpu.append(cpu_sample())),
-        name="bench-producer",
-        daemon=True,
-    )
-    try:
-        cpu.append(cpu_sample())
+        def board_loaded() -> bool:
+            self.feed.pump(0.2)
+            return self.state.station_rows() >= expected
+
+        wait_for(board_loaded, timeout=120, what=f"{expected} station rows on the dashboard")
+        self.state.recording = True
+        self.pipeline.start_background(self.feed)
+        print(
+            f"pipeline set up and settled in {time.monotonic() - began:.0f}s; "
+            f"{self.state.station_rows()} station rows on the board; "
+            f"{self.instances} supervised instance(s) of each processor (logs in {self.workdir})",
+            flush=True,
+        )
+
+    def measure(
+        self, rate: float, seconds: float, seed: int, cpu: list[dict[str, float]] | None = None
+    ) -> Figures:
+        events = simulated_events(int(rate * seconds), seed)
+        baseline = dict(self.state.last_count)
+        arrivals_from = len(self.feed.arrivals)
+        summaries_from = len(self.state.summaries)
+        sent = Sent()
+        samples = cpu if cpu is not None else []
+        thread = threading.Thread(
+            target=produce_paced,
+            args=(
+                events,
+                self.arrival_devices,
+                self.turnstile_devices,
+                rate,
+                sent,
+                lambda: samples.append(cpu_sample()),
+            ),
+            name="bench-producer",
+            daemon=True,
+        )
+        samples.append(cpu_sample())
         thread.start()
         thread.join()
-        window = sent.finished - sent.started
         stopped = time.monotonic()
+        drained: float | None
         try:
             wait_for(
-                lambda: caught_up(feed, state, sent, baseline),
+                lambda: caught_up(
+                    len(self.feed.arrivals) - arrivals_from, self.state, sent, baseline
+                ),
                 timeout=120,
                 interval=0.05,
                 what="the dashboard to apply everything sent",
             )
-            drained = f"{time.monotonic() - stopped:.1f}s"
+            drained = time.monotonic() - stopped
         except TimeoutError:
-            drained = "NOT within 120s"
-    finally:
-        pipeline.stop_background()
-        producer.close()
-        for engine, runner in runners:
-            runner.stop()
-            engine.close()
-        for worker in workers:
-            worker.stop()
-        backend.close()
+            drained = None
+        completing, every, beyond = summary_latencies(
+            self.state.summaries[summaries_from:], sent, baseline
+        )
+        return Figures(
+            rate=rate,
+            achieved=sent.events / (sent.finished - sent.started),
+            arrivals=[applied - stamp for stamp, applied in self.feed.arrivals[arrivals_from:]],
+            completing=completing,
+            every=every,
+            beyond=beyond,
+            drained=drained,
+        )
 
-    completing, every, beyond = summary_latencies(state, sent, baseline)
-    arrival_latencies = [applied - stamp for stamp, applied in feed.arrivals]
-    print(
-        f"target {rate:,.0f} events/s for {seconds:.0f}s: sent {sent.events:,} events "
-        f"({sent.arrivals:,} arrivals) in {window:.1f}s = {sent.events / window:,.0f} events/s; "
-        f"dashboard caught up {drained} after the last send"
+    def close(self) -> None:
+        self.pipeline.stop_background()
+        self.producer.close()
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        self.feed.close()
+        self.backend.close()
+
+
+def caught_up(arrivals: int, state: TimedState, sent: Sent, baseline: dict[int, int]) -> bool:
+    if arrivals < sent.arrivals:
+        return False
+    return all(
+        state.last_count.get(station, 0) - baseline.get(station, 0) >= len(times)
+        for station, times in sent.turnstiles.items()
     )
-    print(f"arrival -> dashboard:                    {percentiles(arrival_latencies)}")
-    print(f"turnstile -> KSQL -> summary, completing: {percentiles(completing)}")
-    print(f"turnstile -> KSQL -> summary, every entry:{percentiles(every)}")
+
+
+def print_figures(figures: Figures, seconds: float) -> None:
+    drained = "NOT within 120s" if figures.drained is None else f"{figures.drained:.1f}s"
     print(
-        f"summary rows applied: {len(state.summaries):,} for "
-        f"{sum(len(t) for t in sent.turnstiles.values()):,} entries"
-        + (f"; {beyond} counts above what was sent (duplicates)" if beyond else "")
+        f"target {figures.rate:,.0f} events/s for {seconds:.0f}s: achieved "
+        f"{figures.achieved:,.0f} events/s; dashboard caught up {drained} after the last send"
     )
-    brokers = len(settings.bootstrap_servers.split(","))
-    print(f"{brokers} broker(s); {instances} instance(s) of the KSQL engine and the Faust worker")
-    print(machine_line())
-    print_cpu(cpu[0], cpu[-1], window)
+    print(f"arrival -> dashboard:                    {percentiles(figures.arrivals)}")
+    print(f"turnstile -> KSQL -> summary, completing: {percentiles(figures.completing)}")
+    print(f"turnstile -> KSQL -> summary, every entry:{percentiles(figures.every)}")
+    if figures.beyond:
+        print(f"{figures.beyond} summary counts above what was sent (duplicates)")
+
+
+def find_max_rate(
+    bench: LatencyBench, start: float, seconds: float, seed: int, limit_ms: float
+) -> float | None:
+    """Ramp the rate by 1.5x from ``start`` while p99 holds under ``limit_ms``, then bisect
+    once between the last rate that held and the first that did not."""
+    held: float | None = None
+    failed: float | None = None
+    rate = start
+    while failed is None and rate <= 200_000:
+        figures = bench.measure(rate, seconds, seed)
+        print_figures(figures, seconds)
+        if figures.holds(limit_ms) and figures.achieved >= 0.95 * rate:
+            held, rate = rate, rate * 1.5
+        else:
+            failed = rate
+    if held is not None and failed is not None:
+        middle = (held + failed) / 2
+        figures = bench.measure(middle, seconds, seed)
+        print_figures(figures, seconds)
+        if figures.holds(limit_ms) and figures.achieved >= 0.95 * middle:
+            held = middle
+    return held
+
+
+def producer_ratio(settings: Settings, events: int, seed: int, rounds: int) -> float:
+    """Our producer's throughput over raw librdkafka's, on this cluster (bench/kafka_producer),
+    best of ``rounds`` each (one round on a loaded machine is noise)."""
+    best = measure_producers(settings, simulated_turnstiles(events, seed), rounds=rounds)
+    return best["ours"] / best["raw"]
 
 
 def main() -> None:
@@ -402,12 +409,53 @@ def main() -> None:
     parser.add_argument(
         "--instances", type=int, default=1, help="instances of each processor (KSQL, Faust)"
     )
+    parser.add_argument(
+        "--find-max",
+        action="store_true",
+        help="after the run at --rate, ramp the rate to the highest that holds p99 < --limit-ms",
+    )
+    parser.add_argument("--limit-ms", type=float, default=1000.0)
+    parser.add_argument(
+        "--producer-events",
+        type=int,
+        default=200_000,
+        help="events for the producer-vs-raw-librdkafka ratio on the same cluster (0: skip)",
+    )
+    parser.add_argument("--producer-rounds", type=int, default=3)
     add_stack_arguments(parser)
     args = parser.parse_args()
+    if args.brokers > 1 and args.endpoints is None:
+        args.private_stack = True  # a cluster of our own: never the shared stack
     logging.basicConfig(level=logging.WARNING)
     with stack_settings(args, None) as settings:
-        run(settings, args.rate, args.seconds, args.seed, args.instances)
-        gc.collect()  # producers sit in reference cycles: free their librdkafka handles first
+        bench = LatencyBench(settings, args.instances)
+        try:
+            bench.setup()
+            cpu: list[dict[str, float]] = []
+            figures = bench.measure(args.rate, args.seconds, args.seed, cpu)
+            highest = (
+                find_max_rate(bench, args.rate, max(args.seconds / 3, 15), args.seed, args.limit_ms)
+                if args.find_max
+                else None
+            )
+        finally:
+            bench.close()
+            gc.collect()  # producers sit in reference cycles: free their librdkafka handles
+        ratio = (
+            producer_ratio(settings, args.producer_events, args.seed, args.producer_rounds)
+            if args.producer_events
+            else None
+        )
+        brokers = len(settings.bootstrap_servers.split(","))
+        print(f"== {brokers} broker(s); {args.instances} instance(s) of each processor")
+        print_figures(figures, args.seconds)
+        if highest is not None or args.find_max:
+            shown = "none" if highest is None else f"{highest:,.0f} events/s"
+            print(f"highest rate holding p99 < {args.limit_ms:.0f} ms on both paths: {shown}")
+        if ratio is not None:
+            print(f"producer throughput, ours / raw librdkafka on this cluster: {ratio:.2f}")
+        print(machine_line())
+        print_cpu(cpu[0], cpu[-1], max(args.seconds, 1.0))
 
 
 if __name__ == "__main__":

@@ -95,6 +95,13 @@ def _simulation_options(parser: argparse.ArgumentParser, *, speed: float | None)
     parser.add_argument("--start", default=None, help="simulated start, YYYY-MM-DDTHH:MM Chicago")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cta", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -121,9 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
     _network_options(setup)
 
     processors = sub.add_parser(
-        "processors", help="the kafka backend's Faust worker and KSQL engine, supervised"
+        "processors", help="the kafka backend's Faust workers and KSQL engines, supervised"
     )
     _common(processors)
+    processors.add_argument(
+        "--instances",
+        type=_positive,
+        default=1,
+        help="instances of each processor, sharing the partitions through their consumer "
+        "groups (default 1)",
+    )
+    processors.add_argument(
+        "--metrics-base-port",
+        type=int,
+        default=None,
+        help="each instance serves /metrics on its own port from this one: the KSQL engines "
+        "first, then the Faust workers (default: no /metrics)",
+    )
 
     stack = sub.add_parser("stack", help="the native real stack (no Docker)")
     stack.add_argument("action", choices=("up", "down", "status"))
@@ -272,7 +293,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_processors(args: argparse.Namespace) -> int:
-    """The real backend's processors alone, supervised, until Ctrl-C / SIGTERM."""
+    """The real backend's processors alone, supervised, until Ctrl-C / SIGTERM: ``--instances``
+    of each, every one a supervised child of its own (restarted alone when it dies)."""
     from cta.kafka.processors import default_workdir, supervise
 
     settings = _settings(args)
@@ -280,10 +302,16 @@ def cmd_processors(args: argparse.Namespace) -> int:
         print("cta processors runs the kafka backend's processors: use --backend kafka")
         return 2
     workdir = default_workdir()
-    supervisor = supervise(settings, workdir)
+    supervisor = supervise(
+        settings, workdir, instances=args.instances, metrics_base_port=args.metrics_base_port
+    )
     stop = threading.Event()
     _stop_on_signals(stop)
-    print(f"processors supervised; logs in {workdir}. Ctrl-C stops them.", flush=True)
+    print(
+        f"{args.instances} instance(s) of each processor supervised; logs in {workdir}. "
+        "Ctrl-C stops them.",
+        flush=True,
+    )
     shown = None
     try:
         while not stop.wait(1.0):

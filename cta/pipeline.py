@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from cta import schemas, topics
+from cta import topics
 from cta.backend import Backend
 from cta.config import Settings
 from cta.connect.config import CONNECTOR_NAME, stations_connector_config
@@ -23,7 +23,7 @@ from cta.dashboard.station_detail import TypicalDay
 from cta.data_l import load_network, load_network_rows
 from cta.domain.lines import Network
 from cta.domain.simulation import Simulation, TrainCounts
-from cta.ksql.client import statement_files
+from cta.ksql.project import apply_project_statements
 from cta.lag import group_topics_of, total_lag
 from cta.ports import StationRow
 from cta.runtime import BackgroundPump, Pump, drain
@@ -70,17 +70,7 @@ class Pipeline:
         log.info("stations table: %d rows loaded, %d stale deleted", written, len(stale))
         backend.connect.apply(CONNECTOR_NAME, stations_connector_config(self.settings))
         backend.connect.wait_running(CONNECTOR_NAME, timeout=connector_timeout)
-        # The TURNSTILE stream takes its columns from the producers' registered value schema
-        # (docs/ksql.md): register it first, so ksqlDB never registers a schema of its own.
-        backend.registry.register(
-            topics.subject_for(topics.TURNSTILES, is_key=False),
-            schemas.load(schemas.TURNSTILE_VALUE),
-        )
-        for path in statement_files():
-            backend.ksql.execute(
-                path.read_text(encoding="utf-8"),
-                {"ksql.streams.auto.offset.reset": "earliest"},
-            )
+        apply_project_statements(backend.registry, backend.ksql)
         # Processors that run outside this process (the Faust worker on a real backend).
         if start_processors:
             backend.start_out_of_process()

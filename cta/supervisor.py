@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class State(StrEnum):
+    WAITING = "waiting"  # not started yet: waits for its start_after processor to be up
     STARTING = "starting"  # process running, not (yet) ready
     RUNNING = "running"  # process running and ready
     BACKOFF = "backoff"  # exited; waiting to start again
@@ -58,6 +59,9 @@ class ProcessSpec:
     cwd: Path | None = None
     log_path: Path | None = None  # stdout+stderr appended here; None: inherited
     ready: Callable[[int], bool] | None = None  # asked with the child's pid
+    # First start only once this processor is up (e.g. a second Faust worker: one joining while
+    # the first still processes its first batch makes the group lose that batch's commit).
+    start_after: str | None = None
 
 
 def describe_exit(returncode: int) -> str:
@@ -106,6 +110,9 @@ class Supervisor:
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
             raise ValueError(f"processor names must be unique: {names}")
+        unknown = {s.start_after for s in specs if s.start_after is not None} - set(names)
+        if unknown:
+            raise ValueError(f"start_after names no processor here: {sorted(unknown)}")
         self.policy = policy or RestartPolicy()
         self._children = {s.name: _Child(s) for s in specs}
         self._poll_interval = poll_interval
@@ -119,7 +126,10 @@ class Supervisor:
     def start(self) -> Supervisor:
         with self._lock:
             for child in self._children.values():
-                self._spawn(child)
+                if child.spec.start_after is None:
+                    self._spawn(child)
+                else:
+                    child.state = State.WAITING
         self._stopping.clear()
         self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
         self._thread.start()
@@ -191,6 +201,11 @@ class Supervisor:
 
     def _check(self, child: _Child) -> None:
         now = self._clock()
+        if child.state is State.WAITING:
+            after = child.spec.start_after
+            if after is not None and self._children[after].state is State.RUNNING:
+                self._spawn(child)
+            return
         if child.state is State.BACKOFF and now >= child.restart_at:
             child.restarts += 1
             self._spawn(child)

@@ -137,3 +137,27 @@ def test_stop_ends_every_child(supervisors: list[Supervisor]) -> None:
         assert pid is not None
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_processor_that_starts_after_another_waits_until_that_one_is_up(
+    supervisors: list[Supervisor], tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    ready = Path(str(tmp_path)) / "first.ready"
+    first = ProcessSpec("first", SLEEPER, ready=lambda pid: ready.exists())
+    second = ProcessSpec("second", SLEEPER, start_after="first")
+    supervisor = Supervisor([first, second], FAST, poll_interval=0.02)
+    supervisors.append(supervisor)
+    supervisor.start()
+    wait_for(lambda: supervisor.pid("first") is not None, timeout=10, what="first started")
+    assert supervisor.state("second") is State.WAITING
+    assert supervisor.pid("second") is None
+    assert supervisor.health()["down"] == ["first", "second"]
+    ready.touch()
+    wait_for(lambda: supervisor.health()["ok"], timeout=10, what="both up")
+
+
+def test_start_after_names_a_processor_of_the_same_supervisor() -> None:
+    with pytest.raises(ValueError, match="nobody"):
+        Supervisor([ProcessSpec("a", SLEEPER, start_after="nobody")])

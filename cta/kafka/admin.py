@@ -32,7 +32,14 @@ class LeaderNotAvailable(TopicAdminError):
 log = logging.getLogger(__name__)
 # Watermarks of a partition whose leader is not known yet: retried for about 4 s in all.
 WATERMARK_BACKOFF = Backoff(attempts=8, initial=0.05, maximum=1.0)
-_LEADER_MOVING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE})
+# _UNKNOWN_PARTITION: the client's metadata lost the partition with its leader (a broker killed).
+_LEADER_MOVING = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError._UNKNOWN_PARTITION,
+    }
+)
 
 
 class UnknownTopicError(KeyError):
@@ -139,7 +146,7 @@ class KafkaTopicAdmin:
 
     def _watermark(self, topic: str, partition: int) -> tuple[int, int]:
         # Right after a topic is created (or a broker restarts) its leader may not be known yet:
-        # NOT_LEADER / LEADER_NOT_AVAILABLE are retried briefly rather than failing the caller.
+        # NOT_LEADER / LEADER_NOT_AVAILABLE (and the like) are retried briefly, not raised.
         def read() -> tuple[int, int]:
             try:
                 low, high = self._watermark_consumer().get_watermark_offsets(

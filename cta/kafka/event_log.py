@@ -280,7 +280,16 @@ class KafkaConsumer:
 
     def consume(self, max_records: int = 500, timeout: float = 0.0) -> list[Record]:
         self._commit_owed()
-        messages = self._consumer.consume(num_messages=max_records, timeout=timeout)
+        # librdkafka's batch consume waits out its whole timeout unless the batch fills: at a
+        # few records a second, each one would wait that long. Wait for the first record only,
+        # then take what is already fetched.
+        messages = self._consumer.consume(num_messages=max_records, timeout=0)
+        if not messages and timeout > 0:
+            first = self._consumer.poll(timeout)
+            if first is not None:
+                messages = [first]
+                if max_records > 1:
+                    messages += self._consumer.consume(num_messages=max_records - 1, timeout=0)
         records = []
         for message in messages:
             record = self._accept(message)

@@ -1,61 +1,77 @@
-"""The in-process KSQL engine as a process of its own: ``python -m cta.kafka.ksql_process``.
+"""The in-process KSQL engine as a process of its own:
 
-It registers the turnstile value schema (as ``Pipeline.setup`` does), executes the statement
-files of ``sql/ksql/`` against the real topics (``CTA_BOOTSTRAP_SERVERS``,
+    python -m cta.kafka.ksql_process [--instance ksql-engine-2] [--metrics-port 9311]
+
+It runs the project's KSQL set-up (``cta.ksql.project``: the turnstile value schema, then the
+statement files of ``sql/ksql/``) against the real topics (``CTA_BOOTSTRAP_SERVERS``,
 ``CTA_SCHEMA_REGISTRY_URL``), then pumps its persistent queries until SIGTERM/SIGINT, when it
 publishes what it has counted, commits and leaves its groups. A failing round is logged and
 retried with backoff. Once its queries have started (their totals restored from the sink) it
 writes its pid to ``CTA_KSQL_READY_FILE`` when that is set: the supervisor's readiness probe.
-Its consumers use a short session timeout, so after a SIGKILL the group hands the partitions
-to the restarted process within seconds rather than after Kafka's 45 s default.
+
+Several processes run side by side (``cta processors --instances N``): every one executes the
+same statements, so its queries get the same ids and consumer groups, and Kafka shares the
+partitions between them; when the group moves a partition to an instance, its query reads that
+partition's totals back from the summary topic (``CountQuery``). ``--instance`` names the
+process in its logs and as its consumers' ``client.id`` (what ``kafka-consumer-groups
+--describe`` shows); ``--metrics-port`` serves its ``/metrics`` (records, dead letters, its
+groups' lag). Its consumers use a short session timeout, so after a SIGKILL the group hands the
+partitions to the survivors (or the restarted process) within seconds rather than after Kafka's
+45 s default.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from cta import schemas, topics
+from cta import topics
 from cta.config import Settings
-from cta.ksql.client import statement_files
 from cta.ksql.engine import KsqlEngine
+from cta.ksql.project import apply_project_statements
+from cta.metrics import process_metrics
 from cta.runtime import BackgroundPump
 
 log = logging.getLogger("cta.ksql")
 
 CONSUMER_CONFIG = {"session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000}
 READY_FILE_ENV = "CTA_KSQL_READY_FILE"
+DEFAULT_INSTANCE = "ksql-engine"
 
 
-def build_engine(settings: Settings) -> KsqlEngine:
+def build_engine(settings: Settings, instance: str = DEFAULT_INSTANCE) -> KsqlEngine:
     from cta.kafka.admin import KafkaTopicAdmin
     from cta.kafka.event_log import KafkaEventLog
     from cta.kafka.registry import HttpSchemaRegistry
 
-    log_ = KafkaEventLog(settings.bootstrap_servers, consumer_config=CONSUMER_CONFIG)
+    log_ = KafkaEventLog(
+        settings.bootstrap_servers, consumer_config={**CONSUMER_CONFIG, "client.id": instance}
+    )
     admin = KafkaTopicAdmin(settings.bootstrap_servers)
     registry = HttpSchemaRegistry(settings.schema_registry_url)
     admin.create_topics(topics.PIPELINE_TOPICS)
-    registry.register(
-        topics.subject_for(topics.TURNSTILES, is_key=False),
-        schemas.load(schemas.TURNSTILE_VALUE),
-    )
     engine = KsqlEngine(log_, admin, registry)
-    for path in statement_files():
-        engine.execute(
-            path.read_text(encoding="utf-8"), {"ksql.streams.auto.offset.reset": "earliest"}
-        )
+    apply_project_statements(registry, engine)
+    metrics = process_metrics()
+    metrics.watch_lag(admin, lambda: [q.group_id for q in engine.queries()])
     return engine
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cta.kafka.ksql_process")
+    parser.add_argument("--instance", default=DEFAULT_INSTANCE, help="this instance's id")
+    parser.add_argument("--metrics-port", type=int, default=None, help="serve /metrics here")
+    args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO,
+        format=f"%(asctime)s %(levelname)s %(name)s [{args.instance}]: %(message)s",
     )
     stop = threading.Event()
 
@@ -64,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    engine = build_engine(Settings.from_env())
+    settings = Settings.from_env()
+    engine = build_engine(settings, args.instance)
+    if args.metrics_port:
+        process_metrics().serve(args.metrics_port, settings.dashboard_host)
     queries = [q.name for q in engine.queries()]
     log.info("KSQL engine running %s (pid %d)", ", ".join(queries) or "no queries", os.getpid())
     ready_file = os.environ.get(READY_FILE_ENV)

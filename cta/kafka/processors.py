@@ -1,6 +1,7 @@
 """The real backend's processors as supervised processes: the Faust stations worker and the
 KSQL engine (``python -m cta.kafka.ksql_process``), each with its readiness probe and its own
-log file.
+log file; N instances of each (``cta processors --instances N``), each its own supervised child
+with a stable id (``faust-stations-2``, ``ksql-engine-2``), its own log, data dir and metrics port.
 
 ``cta demo --backend kafka`` and ``cta processors`` run them under ``cta.supervisor``; compose
 runs the Faust worker as a service with ``restart:`` and a healthcheck instead (ksqlDB is a
@@ -10,6 +11,7 @@ server of its own there).
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 from cta.config import Settings
@@ -43,6 +45,10 @@ def _faust_ready(log_path: Path, pid: int) -> bool:
     return f"] [{pid}] [INFO] [^Worker]: Ready" in tail
 
 
+def _faust_ready_and_joined(log_path: Path, admin: KafkaTopicAdmin, pid: int) -> bool:
+    return _faust_ready(log_path, pid) and is_ready(admin, APP_ID)
+
+
 def _pid_written(path: Path, pid: int) -> bool:
     try:
         return path.read_text(encoding="utf-8").strip() == str(pid)
@@ -50,36 +56,82 @@ def _pid_written(path: Path, pid: int) -> bool:
         return False
 
 
-def processor_specs(settings: Settings, workdir: Path) -> list[ProcessSpec]:
-    """The processes to supervise: Faust always; the KSQL engine unless a ksqlDB server is
-    configured (``CTA_KSQL_URL``), which then runs the queries itself."""
-    workdir.mkdir(parents=True, exist_ok=True)
+def instance_name(processor: str, index: int, instances: int) -> str:
+    """The stable id of instance ``index`` (1-based): its supervisor name, log file, data dir
+    and consumer ``client.id``. A single instance keeps the processor's plain name."""
+    return processor if instances == 1 else f"{processor}-{index}"
+
+
+def processor_specs(
+    settings: Settings,
+    workdir: Path,
+    *,
+    instances: int = 1,
+    metrics_base_port: int | None = None,
+) -> list[ProcessSpec]:
+    """The processes to supervise: ``instances`` Faust workers always, and as many KSQL engine
+    processes unless a ksqlDB server is configured (``CTA_KSQL_URL``), which then runs the
+    queries itself. The instances of a processor share one consumer group: Kafka divides the
+    partitions between them and moves them on a join, a stop or a crash.
+    ``metrics_base_port``: each instance serves ``/metrics`` on a port of its own, the KSQL
+    engines from the base port, then the Faust workers (Faust's web server)."""
     admin = KafkaTopicAdmin(settings.bootstrap_servers, timeout=5.0)
     # Faust declares no topics: they (and its assignor topic) must exist before it starts.
     admin.create_topics(worker_topics(APP_ID))
+    return instance_specs(settings, workdir, admin, instances, metrics_base_port)
+
+
+def instance_specs(
+    settings: Settings,
+    workdir: Path,
+    admin: KafkaTopicAdmin,
+    instances: int,
+    metrics_base_port: int | None,
+) -> list[ProcessSpec]:
+    """``processor_specs`` once the topics exist (asks nothing of Kafka until a probe runs)."""
+    if instances < 1:
+        raise ValueError(f"instances must be at least 1, got {instances}")
+    workdir.mkdir(parents=True, exist_ok=True)
     env = FaustWorker(settings, workdir=workdir).environment()
     env["CTA_SCHEMA_REGISTRY_URL"] = settings.schema_registry_url
-    faust_log = workdir / f"{FAUST}.log"
-    specs = [
-        ProcessSpec(
-            FAUST,
-            worker_command(workdir / "faust-data"),
-            env=env,
-            cwd=workdir,
-            log_path=faust_log,
-            ready=lambda pid: _faust_ready(faust_log, pid) and is_ready(admin, APP_ID),
-        )
-    ]
-    if not settings.ksql_url:
-        ready_file = workdir / "ksql-engine.ready"
+    ksql = not settings.ksql_url
+    specs = []
+    for index in range(1, instances + 1):
+        name = instance_name(FAUST, index, instances)
+        command = worker_command(workdir / f"{name}-data")
+        if metrics_base_port:
+            # Faust's web server (where /metrics is) instead of --without-web.
+            port = metrics_base_port + (instances if ksql else 0) + index - 1
+            command = [c for c in command if c != "--without-web"] + ["--web-port", str(port)]
+        log_path = workdir / f"{name}.log"
         specs.append(
             ProcessSpec(
-                KSQL,
-                [sys.executable, "-m", "cta.kafka.ksql_process"],
+                name,
+                command,
+                env=env,
+                cwd=workdir,
+                log_path=log_path,
+                ready=partial(_faust_ready_and_joined, log_path, admin),
+                # One worker at a time: the stations topics have one partition, so a second
+                # worker is a standby; joining while the first processes the station rows
+                # leaves them uncommitted (Faust does not commit them again after the move).
+                start_after=None if index == 1 else instance_name(FAUST, index - 1, instances),
+            )
+        )
+    for index in range(1, instances + 1) if ksql else ():
+        name = instance_name(KSQL, index, instances)
+        command = [sys.executable, "-m", "cta.kafka.ksql_process", "--instance", name]
+        if metrics_base_port:
+            command += ["--metrics-port", str(metrics_base_port + index - 1)]
+        ready_file = workdir / f"{name}.ready"
+        specs.append(
+            ProcessSpec(
+                name,
+                command,
                 env={**env, READY_FILE_ENV: str(ready_file)},
                 cwd=PROJECT_ROOT,
-                log_path=workdir / f"{KSQL}.log",
-                ready=lambda pid: _pid_written(ready_file, pid),
+                log_path=workdir / f"{name}.log",
+                ready=partial(_pid_written, ready_file),
             )
         )
     return specs
@@ -89,9 +141,21 @@ def default_workdir() -> Path:
     return PROJECT_ROOT / ".stack" / "processors"
 
 
-def supervise(settings: Settings, workdir: Path | None = None) -> Supervisor:
+def supervise(
+    settings: Settings,
+    workdir: Path | None = None,
+    *,
+    instances: int = 1,
+    metrics_base_port: int | None = None,
+) -> Supervisor:
     """A started Supervisor over ``processor_specs``; its logs go to ``workdir``."""
-    return Supervisor(processor_specs(settings, workdir or default_workdir())).start()
+    specs = processor_specs(
+        settings,
+        workdir or default_workdir(),
+        instances=instances,
+        metrics_base_port=metrics_base_port,
+    )
+    return Supervisor(specs).start()
 
 
 def hand_over_ksql(engine: KsqlEngine | None) -> None:

@@ -80,7 +80,7 @@ class CountQuery:
         decoder: RowDecoder,
         avro: AvroDecoder,
         group_id: str,
-        batch_size: int = 500,
+        batch_size: int = 5_000,  # each batch costs a publish and a commit round trip
         restore_timeout: float = 30.0,
     ) -> None:
         self.name = query_id
@@ -101,6 +101,7 @@ class CountQuery:
         # Source partition -> the offset after the last record this instance counted. A record
         # elsewhere means another instance (same group) had the partition meanwhile.
         self._next_offsets: dict[int, int] = {}
+        self._unhandled: list[Record] = []
         self._instance = uuid.uuid4().hex[:8]
         self._lock = threading.Lock()
         self._closed = False
@@ -179,9 +180,13 @@ class CountQuery:
         with self._lock:
             if self._closed:
                 return 0
-            records = self._consumer.consume(self._batch_size, timeout)
+            # Records consumed in a round whose restore failed are not in the consumer any more:
+            # they are handled first, once a restore succeeds, or they would be lost.
+            records = self._unhandled or self._consumer.consume(self._batch_size, timeout)
+            self._unhandled = records
             if self._partition_moved(records):
                 self._restore_moved_state()
+            self._unhandled = []
             for record in records:
                 self._handle(record)
                 self._next_offsets[record.partition] = record.offset + 1

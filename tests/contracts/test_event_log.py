@@ -304,3 +304,26 @@ def test_a_compacted_topic_refuses_a_message_without_a_key(event_log: LogUnderTe
     consumer = event_log.consumer(event_log.group())
     consumer.subscribe([topic])
     assert [r.value for r in read(consumer, 1)] == [b"keyed"]
+
+
+def test_consume_returns_what_is_there_without_waiting_out_its_timeout(
+    event_log: LogUnderTest,
+) -> None:
+    """The timeout bounds the wait for a first record, not for a full batch: a processor that
+    consumes batches of 500 with a timeout must not hold a lone record back until it expires
+    (librdkafka's batch consume waits for the whole batch)."""
+    import threading
+
+    topic, partitions = event_log.topic("no-batch-wait", partitions=1)
+    producer = event_log.producer()
+    produce_round(producer, topic, [key_for(0, partitions)], "r", 2)
+    consumer = event_log.consumer(event_log.group())
+    consumer.subscribe([topic])
+    first = poll_records(consumer, 1)
+    got: list[Record] = []
+    reader = threading.Thread(
+        target=lambda: got.extend(consumer.consume(500, 600.0)), daemon=True
+    )
+    reader.start()
+    wait_for(lambda: not reader.is_alive(), timeout=60, what="consume to return its one record")
+    assert [r.offset for r in [*first, *got]] == [0, 1]

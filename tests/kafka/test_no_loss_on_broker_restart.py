@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from cta import schemas, topics
+from cta import topics
 from cta.data import default_network
 from cta.domain.clock import CHICAGO
 from cta.domain.simulation import Simulation
@@ -34,8 +34,8 @@ from cta.kafka.admin import KafkaTopicAdmin
 from cta.kafka.containers import ContainerStack, docker_available
 from cta.kafka.event_log import KafkaEventLog
 from cta.kafka.registry import HttpSchemaRegistry
-from cta.ksql.client import statement_files
-from cta.ksql.engine import OFFSET_RESET, KsqlEngine
+from cta.ksql.engine import KsqlEngine
+from cta.ksql.project import apply_project_statements
 from cta.ksql.query import CountQuery
 from cta.ports import EventProducer
 from cta.producers import DeviceProducer
@@ -68,13 +68,8 @@ def start_summary_query(
     (with the hourly window's, which these tests do not look at). As
     cta.pipeline does, the turnstile value schema is registered first: the TURNSTILE stream
     infers its columns from it."""
-    registry.register(
-        topics.subject_for(topics.TURNSTILES, is_key=False),
-        schemas.load(schemas.TURNSTILE_VALUE),
-    )
     engine = KsqlEngine(log_, admin, registry)
-    for path in statement_files():
-        engine.execute(path.read_text(encoding="utf-8"), {OFFSET_RESET: "earliest"})
+    apply_project_statements(registry, engine)
     query = next(q for q in engine.queries() if q.sink == "TURNSTILE_SUMMARY")
     return query, BackgroundPump(engine).start()
 

@@ -5,6 +5,7 @@ owner reads the summary back, so nothing is lost and nothing is counted twice.""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from cta.ksql.engine import KsqlEngine
 from cta.runtime import drain
@@ -64,16 +65,64 @@ def test_partitions_that_move_and_return_keep_exact_counts(stack: Stack) -> None
     assert query.stats.restores >= 1
 
 
-def test_the_launcher_starts_n_of_each_with_their_own_metrics_ports(tmp_path: object) -> None:
-    from pathlib import Path
+def test_cta_processors_supervises_n_of_each_with_their_own_ids_and_metrics_ports(
+    tmp_path: Path,
+) -> None:
+    from cta.config import Settings
+    from cta.kafka.admin import KafkaTopicAdmin
+    from cta.kafka.processors import instance_specs
 
-    from cta.scale import instance_commands
+    admin = KafkaTopicAdmin("127.0.0.1:1", timeout=1.0)  # never asked: no probe runs here
+    specs = instance_specs(Settings(), tmp_path, admin, 2, 9310)
+    names = [spec.name for spec in specs]
+    assert names == ["faust-stations-1", "faust-stations-2", "ksql-engine-1", "ksql-engine-2"]
+    faust, ksql = specs[:2], specs[2:]
+    assert [c.command[c.command.index("--instance") + 1] for c in ksql] == names[2:]
+    assert [c.command[-1] for c in ksql] == ["9310", "9311"]
+    assert [c.command[-1] for c in faust] == ["9312", "9313"]
+    assert all("--without-web" not in c.command for c in faust)
+    datadirs = {c.command[c.command.index("--datadir") + 1] for c in faust}
+    logs = {c.log_path for c in specs}
+    assert len(datadirs) == 2 and len(logs) == 4
+    # Faust workers join one after the other (the stations topics have one partition).
+    assert [c.start_after for c in faust] == [None, "faust-stations-1"]
+    assert [c.start_after for c in ksql] == [None, None]
+    # One instance keeps the plain names (the demo's /healthz); no ports: no web server.
+    plain = instance_specs(Settings(), tmp_path, admin, 1, None)
+    assert [s.name for s in plain] == ["faust-stations", "ksql-engine"]
+    assert "--without-web" in plain[0].command and "--metrics-port" not in plain[1].command
+    # A ksqlDB server runs the queries: Faust workers only.
+    server = instance_specs(Settings(ksql_url="http://127.0.0.1:8088"), tmp_path, admin, 3, None)
+    assert [s.name for s in server] == [f"faust-stations-{n}" for n in (1, 2, 3)]
 
-    commands = instance_commands(2, 2, 9310, Path("/tmp/w"))
-    assert [c[2:4] for c in commands[:2]] == [["cta.scale", "ksql"]] * 2
-    assert [c[-1] for c in commands] == ["9310", "9311", "9312", "9313"]
-    faust = commands[2:]
-    assert all("--without-web" not in c and "--web-port" in c for c in faust)
-    assert faust[0][faust[0].index("--datadir") + 1] != faust[1][faust[1].index("--datadir") + 1]
-    plain = instance_commands(1, 1, None, Path("/tmp/w"))
-    assert "--metrics-port" not in plain[0] and "--without-web" in plain[1]
+
+def test_a_restore_that_fails_once_loses_no_record_of_the_batch_that_moved(stack: Stack) -> None:
+    """A partition moves to an instance, and reading the sink back fails once (a broker just
+    killed: its partitions' leader unknown). The batch whose records showed the move is counted
+    once the restore succeeds on the next round, not dropped."""
+    expected: Counter[int] = Counter()
+    first = started(stack)
+    _feed(stack, expected)
+    _drain([first])
+    second = started(stack)
+    (query,) = second.queries()
+    failures = iter([RuntimeError("Failed to get watermark offsets: Unknown partition")])
+    restore = query.restore
+
+    def flaky_restore() -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        restore()
+
+    query.restore = flaky_restore  # type: ignore[method-assign]
+    _feed(stack, expected)
+    failed = 0
+    for _ in range(20):  # the background pump's retries, by hand
+        try:
+            _drain([first, second])
+            break
+        except RuntimeError:
+            failed += 1
+    assert failed == 1
+    assert stack.summary() == dict(expected)
