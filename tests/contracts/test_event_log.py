@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from cta.ports import DeliveryError, EventConsumer, EventProducer, Record
+from cta.ports import DeliveryError, EventConsumer, EventProducer, ProducerFencedError, Record
 from cta.runtime import wait_for
 from tests.contracts.conftest import LogUnderTest, key_for, read
 
@@ -304,3 +304,115 @@ def test_a_compacted_topic_refuses_a_message_without_a_key(event_log: LogUnderTe
     consumer = event_log.consumer(event_log.group())
     consumer.subscribe([topic])
     assert [r.value for r in read(consumer, 1)] == [b"keyed"]
+
+
+# -- transactions (the KSQL engine's exactly-once cycle) --------------------------------------
+
+
+def read_until_end(consumer: EventConsumer, topic: str, ends: dict[int, int]) -> list[Record]:
+    """Everything up to the end offsets, waiting on the consumer's positions: a transactional
+    topic ends with a commit marker, which no consumer returns."""
+    records: list[Record] = []
+
+    def at_end() -> bool:
+        records.extend(consumer.consume(500, 0.1))
+        return all((consumer.position(topic, p) or 0) >= end for p, end in ends.items() if end)
+
+    wait_for(at_end, timeout=30, what=f"{topic} read to its end offsets {ends}")
+    return records
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_a_transactions_records_are_visible_only_once_it_commits(
+    event_log: LogUnderTest,
+) -> None:
+    topic, partitions = event_log.topic("txn-commit", partitions=1)
+    producer = event_log.transactional_producer()
+    reader = event_log.consumer(event_log.group())
+    reader.subscribe([topic])
+    producer.begin_transaction()
+    produce_round(producer, topic, [key_for(0, partitions)], "open", 3)  # flushed: on the log
+    assert reader.consume(10, 0.5) == []  # read_committed: an open transaction is not there
+    producer.commit_transaction()
+    assert labels(read(reader, 3)) == ["open"] * 3
+    ends = event_log.admin.end_offsets(topic)
+    assert ends[0] > 3  # the commit marker has an offset of its own
+    assert read_until_end(reader, topic, ends) == []
+    assert reader.position(topic, 0) == ends[0]
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_an_aborted_transactions_records_are_never_seen(event_log: LogUnderTest) -> None:
+    topic, partitions = event_log.topic("txn-abort", partitions=1)
+    key = key_for(0, partitions)
+    producer = event_log.transactional_producer()
+    producer.begin_transaction()
+    produce_round(producer, topic, [key], "aborted", 3)
+    producer.abort_transaction()
+    producer.begin_transaction()
+    produce_round(producer, topic, [key], "kept", 2)
+    producer.commit_transaction()
+    reader = event_log.consumer(event_log.group())
+    reader.subscribe([topic])
+    assert labels(read_until_end(reader, topic, event_log.admin.end_offsets(topic))) == [
+        "kept",
+        "kept",
+    ]
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_offsets_sent_to_a_transaction_are_committed_with_it_and_only_with_it(
+    event_log: LogUnderTest,
+) -> None:
+    source, partitions = event_log.topic("txn-source", partitions=1)
+    sink, _ = event_log.topic("txn-sink", partitions=1)
+    key = key_for(0, partitions)
+    produce_round(event_log.producer(), source, [key], "in", 4)
+    group = event_log.group()
+    producer = event_log.transactional_producer()
+
+    def cycle(*, commit: bool) -> None:
+        consumer = event_log.consumer(group)
+        consumer.subscribe([source])
+        assert labels(read(consumer, 4)) == ["in"] * 4  # resumes at the group's commit
+        producer.begin_transaction()
+        producer.produce(sink, b"out:1", key=key)
+        producer.send_offsets_to_transaction(consumer)
+        if commit:
+            producer.commit_transaction()
+        else:
+            producer.abort_transaction()
+        consumer.close()
+
+    cycle(commit=False)  # aborted: the group has committed nothing, so it reads all 4 again
+    cycle(commit=True)
+    assert event_log.admin.group_lag(group) == {(source, 0): 0}
+    produce_round(event_log.producer(), source, [key], "later", 1)
+    resumed = event_log.consumer(group)
+    resumed.subscribe([source])
+    assert labels(read(resumed, 1)) == ["later"]
+    reader = event_log.consumer(event_log.group("reader"))
+    reader.subscribe([sink])
+    assert labels(read_until_end(reader, sink, event_log.admin.end_offsets(sink))) == ["out"]
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_a_new_producer_with_the_same_transactional_id_fences_the_old_one(
+    event_log: LogUnderTest,
+) -> None:
+    topic, partitions = event_log.topic("txn-fence", partitions=1)
+    key = key_for(0, partitions)
+    zombie = event_log.transactional_producer("fenced")
+    zombie.begin_transaction()
+    produce_round(zombie, topic, [key], "zombie", 2)
+    successor = event_log.transactional_producer("fenced")  # aborts the zombie's transaction
+    with pytest.raises(ProducerFencedError):
+        zombie.commit_transaction()
+    successor.begin_transaction()
+    produce_round(successor, topic, [key], "successor", 1)
+    successor.commit_transaction()
+    reader = event_log.consumer(event_log.group())
+    reader.subscribe([topic])
+    assert labels(read_until_end(reader, topic, event_log.admin.end_offsets(topic))) == [
+        "successor"
+    ]
