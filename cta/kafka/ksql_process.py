@@ -8,6 +8,12 @@ retried with backoff. Once its queries have started (their totals restored from 
 writes its pid to ``CTA_KSQL_READY_FILE`` when that is set: the supervisor's readiness probe.
 Its consumers use a short session timeout, so after a SIGKILL the group hands the partitions
 to the restarted process within seconds rather than after Kafka's 45 s default.
+
+Its queries are exactly-once (one Kafka transaction per pump); ``CTA_KSQL_INSTANCE_ID`` names
+the instance, so its transactional ids survive a restart and the restarted process fences the
+killed one at once (its open transaction aborted). Give each instance of a scaled-out engine
+its own id; without one an instance gets a random id, and a killed instance's open transaction
+holds back read_committed readers until the transaction timeout (10 s).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ log = logging.getLogger("cta.ksql")
 
 CONSUMER_CONFIG = {"session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000}
 READY_FILE_ENV = "CTA_KSQL_READY_FILE"
+INSTANCE_ENV = "CTA_KSQL_INSTANCE_ID"
 
 
 def build_engine(settings: Settings) -> KsqlEngine:
@@ -45,7 +52,7 @@ def build_engine(settings: Settings) -> KsqlEngine:
         topics.subject_for(topics.TURNSTILES, is_key=False),
         schemas.load(schemas.TURNSTILE_VALUE),
     )
-    engine = KsqlEngine(log_, admin, registry)
+    engine = KsqlEngine(log_, admin, registry, instance_id=os.environ.get(INSTANCE_ENV) or None)
     for path in statement_files():
         engine.execute(
             path.read_text(encoding="utf-8"), {"ksql.streams.auto.offset.reset": "earliest"}

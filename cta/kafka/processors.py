@@ -22,7 +22,7 @@ from cta.kafka.faust_worker import (
     worker_command,
     worker_topics,
 )
-from cta.kafka.ksql_process import READY_FILE_ENV
+from cta.kafka.ksql_process import INSTANCE_ENV, READY_FILE_ENV
 from cta.ksql.engine import KsqlEngine
 from cta.supervisor import ProcessSpec, Supervisor
 
@@ -76,7 +76,8 @@ def processor_specs(settings: Settings, workdir: Path) -> list[ProcessSpec]:
             ProcessSpec(
                 KSQL,
                 [sys.executable, "-m", "cta.kafka.ksql_process"],
-                env={**env, READY_FILE_ENV: str(ready_file)},
+                # One engine: instance 0, restarted under the same transactional ids.
+                env={**env, READY_FILE_ENV: str(ready_file), INSTANCE_ENV: "0"},
                 cwd=PROJECT_ROOT,
                 log_path=workdir / f"{KSQL}.log",
                 ready=lambda pid: _pid_written(ready_file, pid),
