@@ -15,11 +15,11 @@ import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from cta.memory.consumer import MemoryConsumer
 from cta.memory.groups import TopicPartition
 from cta.memory.producer import MemoryProducer
-from cta.memory.protocols import PendingMessage
+from cta.memory.protocols import PendingMessage, TransactionLog
 from cta.ports import (
     DeliveryCallback,
     DeliveryError,
@@ -28,9 +28,6 @@ from cta.ports import (
     ProducerFencedError,
     TransactionAbortedError,
 )
-
-if TYPE_CHECKING:
-    from cta.memory.broker import MemoryBroker
 
 
 @dataclass
@@ -80,7 +77,7 @@ class TransactionCoordinator:
 class MemoryTransactionalProducer(MemoryProducer):
     """``TransactionalProducer`` over the memory broker."""
 
-    def __init__(self, broker: MemoryBroker, transactional_id: str, *, client_id: str) -> None:
+    def __init__(self, broker: TransactionLog, transactional_id: str, *, client_id: str) -> None:
         super().__init__(broker, client_id=client_id)
         self.transactional_id = transactional_id
         self._txn_broker = broker
@@ -124,8 +121,6 @@ class MemoryTransactionalProducer(MemoryProducer):
         self._in_transaction = True
 
     def send_offsets_to_transaction(self, consumer: EventConsumer) -> None:
-        from cta.memory.consumer import MemoryConsumer
-
         if not isinstance(consumer, MemoryConsumer):
             raise TypeError(f"not a memory broker consumer: {consumer!r}")
         self._require_transaction()
