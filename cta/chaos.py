@@ -261,12 +261,19 @@ class ChaosRun:
         return [g.group_id for g in listed.valid if g.group_id.startswith(KSQL_GROUP_PREFIX)
                 and "query_" in g.group_id]  # fmt: skip
 
+    def _fresh_admin(self) -> KafkaTopicAdmin:
+        """A client made after the broker restart: an older one may hold stale metadata."""
+        self.admin.close()
+        self.admin = KafkaTopicAdmin(self.settings.bootstrap_servers)
+        return self.admin
+
     def _caught_up(self) -> bool:
         ksql_groups = self._groups()
         if not ksql_groups:
             return False
-        lags = [group_lag(self.admin, g, [topics.TURNSTILES]) for g in ksql_groups]
-        lags.append(group_lag(self.admin, FAUST_GROUP, [topics.STATIONS_RAW]))
+        admin = self._fresh_admin()
+        lags = [group_lag(admin, g, [topics.TURNSTILES]) for g in ksql_groups]
+        lags.append(group_lag(admin, FAUST_GROUP, [topics.STATIONS_RAW]))
         return not any(lags)
 
     def log_tails(self, chars: int = 3000) -> str:

@@ -50,6 +50,17 @@ def _pid_written(path: Path, pid: int) -> bool:
         return False
 
 
+def _faust_caught_up(bootstrap_servers: str) -> bool:
+    """``is_ready`` through a client made for this one probe: a long-lived one could answer
+    from metadata gone stale when the broker restarted (the worker then looked not ready for
+    minutes after a broker SIGKILL, until librdkafka's periodic metadata refresh)."""
+    admin = KafkaTopicAdmin(bootstrap_servers, timeout=5.0)
+    try:
+        return is_ready(admin, APP_ID)
+    finally:
+        admin.close()
+
+
 def processor_specs(settings: Settings, workdir: Path) -> list[ProcessSpec]:
     """The processes to supervise: Faust always; the KSQL engine unless a ksqlDB server is
     configured (``CTA_KSQL_URL``), which then runs the queries itself."""
@@ -67,7 +78,9 @@ def processor_specs(settings: Settings, workdir: Path) -> list[ProcessSpec]:
             env=env,
             cwd=workdir,
             log_path=faust_log,
-            ready=lambda pid: _faust_ready(faust_log, pid) and is_ready(admin, APP_ID),
+            ready=lambda pid: (
+                _faust_ready(faust_log, pid) and _faust_caught_up(settings.bootstrap_servers)
+            ),
         )
     ]
     if not settings.ksql_url:
