@@ -139,6 +139,7 @@ class CountQuery:
         )
         self._transactions: TransactionalProducer | None = None
         self._rebuild_needed = False
+        self._transaction_open = False
         # The producer first: starting it fences a zombie with this transactional id and aborts
         # its open transaction, which the restore would otherwise wait on.
         self._producer = self._new_producer()
@@ -239,8 +240,14 @@ class CountQuery:
             if self._rebuild_needed:  # the last start-over failed (the broker away): again
                 self._start_over()
             records = self._consumer.consume(self._batch_size, timeout)
-            if self._partition_moved(records):
-                self._restore_moved_state()
+            try:
+                if self._partition_moved(records):
+                    self._restore_moved_state()
+            except Exception:
+                # The batch left the consumer uncounted: the next pump starts over and reads
+                # it again (carrying on would count the next batch and commit past this one).
+                self._rebuild_needed = True
+                raise
             if self._transactions is not None:
                 return self._pump_transaction(self._transactions, records)
             self._count(records)
@@ -261,10 +268,12 @@ class CountQuery:
         metrics = process_metrics()
         try:
             transactions.begin_transaction()
+            self._transaction_open = True
             self._count(records)
             self._publish()
             transactions.send_offsets_to_transaction(self._consumer)
             transactions.commit_transaction()
+            self._transaction_open = False
         except ProducerFencedError as exc:
             metrics.transactions_aborted.labels(processor=self.name).inc()
             log.error("%s: fenced, stopping (another instance took over): %s", self.name, exc)
@@ -279,17 +288,22 @@ class CountQuery:
         return len(records)
 
     def _start_over(self) -> None:
-        """After an aborted transaction: forget what it counted and resume as a restarted
-        instance would, from the sink's committed totals and the group's committed offsets."""
+        """After an aborted transaction (or a batch left uncounted): forget what was counted
+        since the last commit and resume as a restarted instance would, from the sink's
+        committed totals and the group's committed offsets."""
         self._rebuild_needed = True
-        assert self._transactions is not None
+        if self._transactions is not None and self._transaction_open:
+            self._transaction_open = False
+            try:
+                self._transactions.abort_transaction()
+            except Exception as exc:  # a producer that cannot abort is replaced (which aborts)
+                log.warning("%s: abort failed (%s); new transactional producer", self.name, exc)
+                self._transactions.close()
+                self._producer = self._new_producer()
         try:
-            self._transactions.abort_transaction()
-        except Exception as exc:  # a producer that cannot abort is replaced (which aborts)
-            log.warning("%s: abort failed (%s); new transactional producer", self.name, exc)
-            self._transactions.close()
-            self._producer = self._new_producer()
-        self._consumer.close()
+            self._consumer.close()
+        except Exception as exc:  # closed already by a start-over that failed further on
+            log.debug("%s: consumer close: %s", self.name, exc)
         self._pending.clear()
         self._counter = TurnstileCounter()
         self._minimums.clear()

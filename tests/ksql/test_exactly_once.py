@@ -129,3 +129,24 @@ def test_a_zombie_instance_is_fenced_by_its_successor(stack: Stack) -> None:
     assert old.state == "TERMINATED"
     drain(successor.pumps())
     assert stack.summary() == {s: 2 for s in STATIONS}
+
+
+@pytest.mark.parametrize("guarantee", [AT_LEAST_ONCE, EXACTLY_ONCE])
+def test_a_restore_that_fails_mid_pump_loses_no_batch(stack: Stack, guarantee: str) -> None:
+    """The first batch after start makes the query read the sink back (the partitions are new
+    to it); if that read fails (the broker went away, as in the chaos run) the batch must be
+    read again, not skipped: counting the next one would commit offsets past it."""
+    running = engine(stack, guarantee)
+    (query,) = running.queries()
+    stack.produce_entries(STATIONS)
+    real_restore = query.restore
+
+    def failing_restore() -> None:
+        query.restore = real_restore  # type: ignore[method-assign]
+        raise RuntimeError("sink not read back: the broker went away")
+
+    query.restore = failing_restore  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="broker went away"):
+        query.pump(0.0)
+    drain(running.pumps())
+    assert stack.summary() == {s: 1 for s in STATIONS}
