@@ -416,3 +416,18 @@ def test_a_new_producer_with_the_same_transactional_id_fences_the_old_one(
     assert labels(read_until_end(reader, topic, event_log.admin.end_offsets(topic))) == [
         "successor"
     ]
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_end_offsets_are_the_high_watermark_open_transactions_included(
+    event_log: LogUnderTest,
+) -> None:
+    """A reader "up to the end offsets" (the KSQL restore) must not stop at the last stable
+    offset: a transaction whose commit is still being written would be left out of what it
+    reads while its consumed offsets get committed."""
+    topic, partitions = event_log.topic("txn-ends", partitions=1)
+    producer = event_log.transactional_producer()
+    producer.begin_transaction()
+    produce_round(producer, topic, [key_for(0, partitions)], "open", 3)
+    assert event_log.admin.end_offsets(topic) == {0: 3}
+    producer.abort_transaction()
