@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from cta.topics import TopicSpec
 
@@ -84,13 +84,65 @@ class EventConsumer(Protocol):
         """Commit the positions of everything returned so far."""
         ...
 
+    def position(self, topic: str, partition: int) -> int | None:
+        """The offset this member reads next from an assigned partition, past transaction
+        markers and aborted records (None before it has a position there). A reader that
+        wants "everything up to the end offset" waits on this, not on the last record's offset:
+        a transactional topic's last offset is a commit marker no consumer ever returns."""
+        ...
+
     def close(self) -> None: ...
 
 
 class EventLog(Protocol):
+    """Consumers read at ``read_committed`` (librdkafka's default, which the Kafka adapter sets
+    explicitly): a transaction's records are invisible until it commits, and never seen if it
+    aborts."""
+
     def producer(self, client_id: str = "cta") -> EventProducer: ...
 
     def consumer(self, group_id: str, *, client_id: str = "cta") -> EventConsumer: ...
+
+
+class TransactionAbortedError(RuntimeError):
+    """The transaction cannot commit (a produce failed, the group rebalanced under it, the
+    broker went away): abort it; nothing in it is visible and its offsets are not committed."""
+
+
+class ProducerFencedError(TransactionAbortedError):
+    """A newer producer with the same ``transactional.id`` has started: this one is a zombie,
+    everything it tries to commit is refused (Kafka's PRODUCER_FENCED)."""
+
+
+class TransactionalProducer(EventProducer, Protocol):
+    """A producer with a ``transactional.id`` (Kafka transactions, KIP-98/KIP-447). Creating
+    it (``init_transactions``) fences any older producer with the same id and aborts that
+    producer's open transaction. Every ``produce`` happens between ``begin_transaction`` and
+    ``commit_transaction``/``abort_transaction``."""
+
+    def begin_transaction(self) -> None: ...
+
+    def send_offsets_to_transaction(self, consumer: EventConsumer) -> None:
+        """Add the consumer's positions (after everything it has returned) to the transaction,
+        for the consumer's group: they are committed if and only if the transaction is. Raises
+        TransactionAbortedError when the group has moved on (a rebalance took the partitions)."""
+        ...
+
+    def commit_transaction(self, timeout: float = 30.0) -> None:
+        """Make the transaction's records visible and commit its offsets, atomically. Raises
+        TransactionAbortedError (abort, then start again) or ProducerFencedError."""
+        ...
+
+    def abort_transaction(self, timeout: float = 30.0) -> None: ...
+
+
+@runtime_checkable
+class TransactionalEventLog(EventLog, Protocol):
+    """An EventLog that can also make transactional producers."""
+
+    def transactional_producer(
+        self, transactional_id: str, *, client_id: str = "cta"
+    ) -> TransactionalProducer: ...
 
 
 class TopicAdmin(Protocol):

@@ -49,6 +49,9 @@ class RestartPolicy:
     max_exits: int = 5
     window: float = 120.0
     ready_interval: float = 1.0  # how often a not-yet-ready child's probe is asked
+    # A child still not ready after this long is killed (SIGKILL) and restarted as if it had
+    # died: a Faust worker started during a broker outage can hang for minutes. None: wait.
+    ready_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,16 @@ class Supervisor:
         if is_ready:
             child.state = State.RUNNING
             log.info("processor %s is up (pid %d)", child.spec.name, child.process.pid)
+            return
+        timeout = self.policy.ready_timeout
+        if timeout is not None and now - child.started_at > timeout:
+            log.warning(
+                "processor %s not ready after %.0fs (pid %d): killing it to start it again",
+                child.spec.name,
+                now - child.started_at,
+                child.process.pid,
+            )
+            child.process.kill()  # reaped by the next check, which restarts it
 
     def _exited(self, child: _Child, code: int, now: float) -> None:
         policy = self.policy

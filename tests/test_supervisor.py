@@ -161,3 +161,30 @@ def test_a_processor_that_starts_after_another_waits_until_that_one_is_up(
 def test_start_after_names_a_processor_of_the_same_supervisor() -> None:
     with pytest.raises(ValueError, match="nobody"):
         Supervisor([ProcessSpec("a", SLEEPER, start_after="nobody")])
+
+
+def test_a_processor_never_ready_is_killed_and_started_again_after_the_ready_timeout(
+    supervisors: list[Supervisor], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker started during a broker outage may hang without ever becoming ready: with a
+    ``ready_timeout`` the supervisor kills it and starts a new one, saying why."""
+    hung: list[int] = []  # the first worker's pid: it never becomes ready, its successor does
+    policy = RestartPolicy(
+        initial_backoff=0.05, max_backoff=0.2, ready_interval=0.05, ready_timeout=0.5
+    )
+    spec = ProcessSpec("hung", SLEEPER, ready=lambda pid: bool(hung) and pid != hung[0])
+    supervisor = Supervisor([spec], policy)
+    supervisors.append(supervisor)
+    caplog.set_level(logging.WARNING, logger="cta.supervisor")
+    supervisor.start()
+    first = supervisor.pid("hung")
+    assert first is not None
+    hung.append(first)
+
+    def replaced() -> bool:
+        pid = supervisor.pid("hung")
+        return pid is not None and pid != first
+
+    wait_for(replaced, timeout=10, what="the hung worker replaced")
+    assert "not ready after" in caplog.text
+    wait_for(lambda: supervisor.health()["ok"], timeout=10, what="the new worker up")

@@ -134,8 +134,18 @@ class KafkaTopicAdmin:
 
     def _watermark_consumer(self) -> Consumer:
         if self._watermarks is None:
-            # Watermark queries need a consumer handle; it never joins this group.
-            self._watermarks = Consumer({**self._config, "group.id": "cta-admin-watermarks"})
+            # Watermark queries need a consumer handle; it never joins this group. At
+            # read_uncommitted (librdkafka's default is read_committed) the broker answers the
+            # high watermark, not the last stable offset: a reader "up to the end offsets"
+            # (the KSQL restore) then also waits for a transaction whose commit is still being
+            # written, instead of stopping short of its rows while its offsets commit.
+            self._watermarks = Consumer(
+                {
+                    **self._config,
+                    "group.id": "cta-admin-watermarks",
+                    "isolation.level": "read_uncommitted",
+                }
+            )
         return self._watermarks
 
     def _partition_count(self, topic: str) -> int:

@@ -5,11 +5,15 @@ The producer is tuned for throughput: batches linger briefly and are lz4-compres
 are collected and raised from there, successes go to the message's ``on_delivery`` if it has one.
 The consumer commits by hand exactly what it has returned, retries a commit that failed for a
 passing reason, and never replays what it returned when a rebalance gives a partition back.
+Consumers read at ``isolation.level=read_committed``. ``KafkaTransactionalProducer`` is the
+port's transactional producer (``transactional.id``, ``send_offsets_to_transaction`` with the
+consumer's group metadata, KIP-447).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,7 +33,10 @@ from cta.ports import (
     EventConsumer,
     EventProducer,
     Headers,
+    ProducerFencedError,
     Record,
+    TransactionAbortedError,
+    TransactionalProducer,
 )
 
 log = logging.getLogger(__name__)
@@ -50,7 +57,18 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     # Regex subscriptions only notice new topics on a metadata refresh (default: 5 minutes).
     "topic.metadata.refresh.interval.ms": 1_000,
     "enable.partition.eof": False,
+    # librdkafka's default, said out loud: a transaction's records only once it has committed.
+    "isolation.level": "read_committed",
 }
+
+# A dead transactional producer's open transaction blocks read_committed readers of its topics
+# until the coordinator aborts it (or a producer with the same id starts): 10 s, not 60 s.
+TRANSACTION_TIMEOUT_MS = 10_000
+
+# The errors that say another producer with this transactional.id (a newer epoch) took over.
+_FENCED_ERRORS = frozenset(
+    {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
+)
 
 # Consumer errors that describe a passing condition (a topic not created yet, a broker
 # reconnecting); they are logged and the consumer carries on.
@@ -169,6 +187,80 @@ class KafkaProducer:
 
     def close(self) -> None:
         self.flush()
+
+
+def _transaction_failure(exc: KafkaException, doing: str) -> TransactionAbortedError:
+    error: KafkaError = exc.args[0]
+    message = f"{doing}: {error.str()} ({error.name()})"
+    if error.code() in _FENCED_ERRORS:
+        return ProducerFencedError(message)
+    return TransactionAbortedError(message)
+
+
+class KafkaTransactionalProducer(KafkaProducer):
+    """TransactionalProducer over ``confluent_kafka.Producer`` with a ``transactional.id``.
+    Retriable errors are retried until ``timeout``; others abort the transaction (the caller
+    aborts and starts again) or, for a fenced producer, raise ProducerFencedError."""
+
+    def __init__(self, config: Mapping[str, Any], *, timeout: float = 30.0) -> None:
+        super().__init__({"transaction.timeout.ms": TRANSACTION_TIMEOUT_MS, **config})
+        self.transactional_id = str(config["transactional.id"])
+        self._retrying("init_transactions", self._producer.init_transactions, timeout)
+
+    def _retrying(self, doing: str, call: Callable[[float], None], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                call(max(deadline - time.monotonic(), 1.0))
+                return
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if error.retriable() and time.monotonic() < deadline:
+                    log.warning("%s %s: %s; retrying", self.transactional_id, doing, error.str())
+                    continue
+                raise _transaction_failure(exc, f"{self.transactional_id} {doing}") from exc
+
+    def begin_transaction(self) -> None:
+        try:
+            self._producer.begin_transaction()
+        except KafkaException as exc:
+            raise _transaction_failure(exc, f"{self.transactional_id} begin") from exc
+
+    def send_offsets_to_transaction(self, consumer: EventConsumer) -> None:
+        if not isinstance(consumer, KafkaConsumer):
+            raise TypeError(f"not a Kafka consumer: {consumer!r}")
+        offsets, group = consumer.transaction_offsets()
+        if not offsets:
+            return
+        self._retrying(
+            "send_offsets_to_transaction",
+            lambda timeout: self._producer.send_offsets_to_transaction(offsets, group, timeout),
+            30.0,
+        )
+
+    def commit_transaction(self, timeout: float = 30.0) -> None:
+        # Flush first: a failed delivery must abort the transaction, not vanish in a commit.
+        self._producer.flush(timeout)
+        if self._failures:
+            reason = "; ".join(f.reason for f in self._failures[:3])
+            self._failures.clear()
+            raise TransactionAbortedError(f"{self.transactional_id}: produce failed: {reason}")
+        self._retrying("commit_transaction", self._producer.commit_transaction, timeout)
+
+    def abort_transaction(self, timeout: float = 30.0) -> None:
+        self._retrying("abort_transaction", self._producer.abort_transaction, timeout)
+        # The aborted messages come back as "purged" delivery failures: they are the abort's.
+        self._producer.poll(0)
+        self._failures.clear()
+
+    def close(self) -> None:
+        """Nothing is committed on close: an open transaction is left to the next producer
+        with this id (or the transaction timeout) to abort."""
+        try:
+            self._producer.purge()
+            self._producer.flush(1.0)
+        except KafkaException as exc:  # a fenced producer's last words; nothing is lost
+            log.info("%s closed: %s", self.transactional_id, exc.args[0].str())
 
 
 def _header_bytes(value: str | bytes | None) -> bytes:
@@ -335,6 +427,22 @@ class KafkaConsumer:
             return
         raise EventLogError(error)
 
+    def position(self, topic: str, partition: int) -> int | None:
+        # librdkafka's position steps over transaction markers (the record offsets do not).
+        (answer,) = self._consumer.position([TopicPartition(topic, partition)])
+        return answer.offset if answer.offset >= 0 else None
+
+    def transaction_offsets(self) -> tuple[list[TopicPartition], Any]:
+        """The positions a transaction commits for this consumer (everything returned since the
+        last commit) and its group metadata; from here on they are the transaction's to
+        commit (if it aborts, the caller starts again with a new consumer)."""
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in self._uncommitted.items()
+        ]
+        self._uncommitted.clear()
+        return offsets, self._consumer.consumer_group_metadata()
+
     def close(self) -> None:
         self._consumer.close()
 
@@ -360,6 +468,19 @@ class KafkaEventLog:
                 "client.id": client_id,
                 **PRODUCER_DEFAULTS,
                 **self._producer_config,
+            }
+        )
+
+    def transactional_producer(
+        self, transactional_id: str, *, client_id: str = "cta"
+    ) -> TransactionalProducer:
+        return KafkaTransactionalProducer(
+            {
+                "bootstrap.servers": self.bootstrap_servers,
+                "client.id": client_id,
+                **PRODUCER_DEFAULTS,
+                **self._producer_config,
+                "transactional.id": transactional_id,
             }
         )
 

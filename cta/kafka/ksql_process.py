@@ -18,6 +18,12 @@ process in its logs and as its consumers' ``client.id`` (what ``kafka-consumer-g
 groups' lag). Its consumers use a short session timeout, so after a SIGKILL the group hands the
 partitions to the survivors (or the restarted process) within seconds rather than after Kafka's
 45 s default.
+
+Its queries are exactly-once (one Kafka transaction per pump), and ``--instance`` is also their
+transactional id's suffix: a restarted instance fences the killed one at once (its open
+transaction aborted), so the supervisor always passes it. Without ``--instance`` (a process
+started by hand) the transactional ids are random: two such processes never fence each other,
+but a killed one's open transaction holds read_committed readers back until it times out (10 s).
 """
 
 from __future__ import annotations
@@ -46,18 +52,21 @@ READY_FILE_ENV = "CTA_KSQL_READY_FILE"
 DEFAULT_INSTANCE = "ksql-engine"
 
 
-def build_engine(settings: Settings, instance: str = DEFAULT_INSTANCE) -> KsqlEngine:
+def build_engine(settings: Settings, instance: str | None = None) -> KsqlEngine:
+    """The engine with the project's statements applied; ``instance`` names it (logs, client.id)
+    and makes its transactional ids stable across restarts (None: ids of its own)."""
     from cta.kafka.admin import KafkaTopicAdmin
     from cta.kafka.event_log import KafkaEventLog
     from cta.kafka.registry import HttpSchemaRegistry
 
     log_ = KafkaEventLog(
-        settings.bootstrap_servers, consumer_config={**CONSUMER_CONFIG, "client.id": instance}
+        settings.bootstrap_servers,
+        consumer_config={**CONSUMER_CONFIG, "client.id": instance or DEFAULT_INSTANCE},
     )
     admin = KafkaTopicAdmin(settings.bootstrap_servers)
     registry = HttpSchemaRegistry(settings.schema_registry_url)
     admin.create_topics(topics.PIPELINE_TOPICS)
-    engine = KsqlEngine(log_, admin, registry)
+    engine = KsqlEngine(log_, admin, registry, instance_id=instance)
     apply_project_statements(registry, engine)
     metrics = process_metrics()
     metrics.watch_lag(admin, lambda: [q.group_id for q in engine.queries()])
@@ -66,12 +75,14 @@ def build_engine(settings: Settings, instance: str = DEFAULT_INSTANCE) -> KsqlEn
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cta.kafka.ksql_process")
-    parser.add_argument("--instance", default=DEFAULT_INSTANCE, help="this instance's id")
+    parser.add_argument(
+        "--instance", default=None, help="this instance's stable id (default: ids of its own)"
+    )
     parser.add_argument("--metrics-port", type=int, default=None, help="serve /metrics here")
     args = parser.parse_args(argv)
+    name = args.instance or DEFAULT_INSTANCE
     logging.basicConfig(
-        level=logging.INFO,
-        format=f"%(asctime)s %(levelname)s %(name)s [{args.instance}]: %(message)s",
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s %(name)s [{name}]: %(message)s"
     )
     stop = threading.Event()
 

@@ -45,8 +45,19 @@ def _faust_ready(log_path: Path, pid: int) -> bool:
     return f"] [{pid}] [INFO] [^Worker]: Ready" in tail
 
 
-def _faust_ready_and_joined(log_path: Path, admin: KafkaTopicAdmin, pid: int) -> bool:
-    return _faust_ready(log_path, pid) and is_ready(admin, APP_ID)
+def _faust_caught_up(bootstrap_servers: str) -> bool:
+    """``is_ready`` through a client made for this one probe: a long-lived one could answer
+    from metadata gone stale when the broker restarted (the worker then looked not ready for
+    minutes after a broker SIGKILL, until librdkafka's periodic metadata refresh)."""
+    admin = KafkaTopicAdmin(bootstrap_servers, timeout=5.0)
+    try:
+        return is_ready(admin, APP_ID)
+    finally:
+        admin.close()
+
+
+def _faust_ready_and_joined(log_path: Path, bootstrap_servers: str, pid: int) -> bool:
+    return _faust_ready(log_path, pid) and _faust_caught_up(bootstrap_servers)
 
 
 def _pid_written(path: Path, pid: int) -> bool:
@@ -78,15 +89,12 @@ def processor_specs(
     admin = KafkaTopicAdmin(settings.bootstrap_servers, timeout=5.0)
     # Faust declares no topics: they (and its assignor topic) must exist before it starts.
     admin.create_topics(worker_topics(APP_ID))
-    return instance_specs(settings, workdir, admin, instances, metrics_base_port)
+    admin.close()
+    return instance_specs(settings, workdir, instances, metrics_base_port)
 
 
 def instance_specs(
-    settings: Settings,
-    workdir: Path,
-    admin: KafkaTopicAdmin,
-    instances: int,
-    metrics_base_port: int | None,
+    settings: Settings, workdir: Path, instances: int, metrics_base_port: int | None
 ) -> list[ProcessSpec]:
     """``processor_specs`` once the topics exist (asks nothing of Kafka until a probe runs)."""
     if instances < 1:
@@ -111,7 +119,7 @@ def instance_specs(
                 env=env,
                 cwd=workdir,
                 log_path=log_path,
-                ready=partial(_faust_ready_and_joined, log_path, admin),
+                ready=partial(_faust_ready_and_joined, log_path, settings.bootstrap_servers),
                 # One worker at a time: the stations topics have one partition, so a second
                 # worker is a standby; joining while the first processes the station rows
                 # leaves them uncommitted (Faust does not commit them again after the move).
@@ -120,6 +128,7 @@ def instance_specs(
         )
     for index in range(1, instances + 1) if ksql else ():
         name = instance_name(KSQL, index, instances)
+        # The instance id is also the transactional ids' suffix: a restart fences the killed one.
         command = [sys.executable, "-m", "cta.kafka.ksql_process", "--instance", name]
         if metrics_base_port:
             command += ["--metrics-port", str(metrics_base_port + index - 1)]

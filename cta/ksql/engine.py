@@ -10,6 +10,7 @@ window (cta.ksql.windowed_query), DROP, TERMINATE. Everything else is refused by
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from cta.ksql.formats import (
 )
 from cta.ksql.parser import parse
 from cta.ksql.planner import plan_count_query
-from cta.ksql.query import CountQuery
+from cta.ksql.query import EXACTLY_ONCE, PROCESSING_GUARANTEES, CountQuery
 from cta.ksql.statements import (
     ColumnDef,
     CreateAsSelect,
@@ -101,7 +102,20 @@ class KsqlEngine:
         *,
         service_id: str = DEFAULT_SERVICE_ID,
         restore_timeout: float = 30.0,
+        processing_guarantee: str = EXACTLY_ONCE,
+        instance_id: str | None = None,
     ) -> None:
+        """``instance_id`` names this engine among the instances sharing its queries' groups:
+        a query's ``transactional.id`` is ``<group id>-<instance id>``, so an instance restarted
+        with the same id fences its zombie at once (without one, a random id: a dead
+        instance's open transaction waits for the transaction timeout instead)."""
+        if processing_guarantee not in PROCESSING_GUARANTEES:
+            raise ValueError(
+                f"processing guarantee {processing_guarantee!r}: not one of "
+                f"{', '.join(PROCESSING_GUARANTEES)}"
+            )
+        self.processing_guarantee = processing_guarantee
+        self.instance_id = instance_id or uuid.uuid4().hex[:12]
         self._log = log
         self._admin = admin
         self._registry = registry
@@ -249,6 +263,7 @@ class KsqlEngine:
             else max(self._admin.list_topics().get(source.topic, 1), 1)
         )
         self._admin.create_topics([TopicSpec(topic, partitions=partition_count, compacted=True)])
+        group_id = f"_confluent-ksql-{self.service_id}query_{query_id}"
         common: dict[str, Any] = {
             "sink": name,
             "log_": self._log,
@@ -257,8 +272,13 @@ class KsqlEngine:
                 source.columns, source.key_format, source.value_format, self._avro
             ),
             "avro": self._avro,
-            "group_id": f"_confluent-ksql-{self.service_id}query_{query_id}",
+            "group_id": group_id,
             "restore_timeout": self._restore_timeout,
+            "transactional_id": (
+                f"{group_id}-{self.instance_id}"
+                if self.processing_guarantee == EXACTLY_ONCE
+                else None
+            ),
         }
         window = statement.select.window
         query = (

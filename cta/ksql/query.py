@@ -1,10 +1,23 @@
 """A persistent aggregation query (CTAS ... GROUP BY col with COUNT, and MIN) run as a ``Pump``.
 
-Delivery is at-least-once, as ksqlDB's default: a batch's summary rows are flushed to the sink
-before the source offsets are committed. On start the counts are restored by reading the sink
-topic from its beginning up to its end offsets, then consumption resumes from the group's
-committed offsets (the earliest offset for a new group). Undecodable records go to the dead
-letter topic with the reason in the ``error`` header.
+Delivery is exactly-once, as ksqlDB's ``processing.guarantee=exactly_once_v2``, when the event
+log makes transactional producers (both backends do): each pump is one Kafka transaction holding
+the batch's summary rows, its dead letters and the consumed source offsets
+(``send_offsets_to_transaction``), so a crash anywhere in the cycle leaves either all of it or
+none of it. The producer's ``transactional.id`` is stable per query and engine instance
+(``<group id>-<instance id>``): a restarted instance fences its zombie and aborts the
+transaction it left open. A transaction that fails is aborted and the query starts over as a
+restarted one would: counts read back from the sink, the source re-read from the group's
+committed offsets. Readers (the restore below, the dashboard) are at ``read_committed``.
+
+With ``at_least_once`` (or an event log without transactions) a batch's summary rows are
+flushed to the sink before the source offsets are committed: a crash between the two counts
+that batch twice.
+
+On start the counts are restored by reading the sink topic from its beginning up to its end
+offsets (waiting on the consumer's position, which steps over transaction markers), then
+consumption resumes from the group's committed offsets (the earliest offset for a new group).
+Undecodable records go to the dead letter topic with the reason in the ``error`` header.
 """
 
 from __future__ import annotations
@@ -21,11 +34,25 @@ from cta.avro import AvroDecoder
 from cta.ksql.formats import DecodeError, RowDecoder, decode_key, encode_key, encode_value
 from cta.ksql.statements import ColumnRef, Comparison, Expression, IsNull, Literal, Logical, Not
 from cta.metrics import process_metrics
-from cta.ports import EventLog, Headers, Record, TopicAdmin
+from cta.ports import (
+    EventConsumer,
+    EventLog,
+    EventProducer,
+    Headers,
+    ProducerFencedError,
+    Record,
+    TopicAdmin,
+    TransactionalEventLog,
+    TransactionalProducer,
+)
 from cta.processors.turnstile_summary import TurnstileCounter
 from cta.topics import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
+
+EXACTLY_ONCE = "exactly_once_v2"
+AT_LEAST_ONCE = "at_least_once"
+PROCESSING_GUARANTEES = (EXACTLY_ONCE, AT_LEAST_ONCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +109,10 @@ class CountQuery:
         group_id: str,
         batch_size: int = 5_000,  # each batch costs a publish and a commit round trip
         restore_timeout: float = 30.0,
+        transactional_id: str | None = None,
     ) -> None:
+        """``transactional_id`` makes every pump one transaction (when ``log_`` can); None
+        keeps the at-least-once cycle."""
         self.name = query_id
         self.statement = statement
         self.plan = plan
@@ -101,14 +131,38 @@ class CountQuery:
         # Source partition -> the offset after the last record this instance counted. A record
         # elsewhere means another instance (same group) had the partition meanwhile.
         self._next_offsets: dict[int, int] = {}
-        self._unhandled: list[Record] = []
         self._instance = uuid.uuid4().hex[:8]
         self._lock = threading.Lock()
         self._closed = False
+        self.transactional_id = (
+            transactional_id if isinstance(log_, TransactionalEventLog) else None
+        )
+        self._transactions: TransactionalProducer | None = None
+        self._rebuild_needed = False
+        self._transaction_open = False
+        # The producer first: starting it fences a zombie with this transactional id and aborts
+        # its open transaction, which the restore would otherwise wait on.
+        self._producer = self._new_producer()
         self.restore()
-        self._producer = log_.producer(client_id=query_id)
-        self._consumer = log_.consumer(group_id, client_id=query_id)
-        self._consumer.subscribe([plan.source_topic])
+        self._consumer = self._new_consumer()
+
+    @property
+    def processing_guarantee(self) -> str:
+        return AT_LEAST_ONCE if self.transactional_id is None else EXACTLY_ONCE
+
+    def _new_producer(self) -> EventProducer:
+        if self.transactional_id is None:
+            return self._log.producer(client_id=self.name)
+        assert isinstance(self._log, TransactionalEventLog)
+        self._transactions = self._log.transactional_producer(
+            self.transactional_id, client_id=self.name
+        )
+        return self._transactions
+
+    def _new_consumer(self) -> EventConsumer:
+        consumer = self._log.consumer(self.group_id, client_id=self.name)
+        consumer.subscribe([self.plan.source_topic])
+        return consumer
 
     @property
     def source_topics(self) -> tuple[str, ...]:
@@ -149,8 +203,11 @@ class CountQuery:
                     deadline = time.monotonic() + self._restore_timeout
                 for record in records:
                     self._restore_row(record)
-                    if record.offset + 1 >= ends.get(record.partition, 0):
-                        ends.pop(record.partition, None)
+                # The position, not the last record: a transactional sink ends in a marker.
+                for partition, end in list(ends.items()):
+                    position = consumer.position(self.plan.sink_topic, partition)
+                    if position is not None and position >= end:
+                        del ends[partition]
         finally:
             consumer.close()
 
@@ -180,20 +237,88 @@ class CountQuery:
         with self._lock:
             if self._closed:
                 return 0
-            # Records consumed in a round whose restore failed are not in the consumer any more:
-            # they are handled first, once a restore succeeds, or they would be lost.
-            records = self._unhandled or self._consumer.consume(self._batch_size, timeout)
-            self._unhandled = records
-            if self._partition_moved(records):
-                self._restore_moved_state()
-            self._unhandled = []
-            for record in records:
-                self._handle(record)
-                self._next_offsets[record.partition] = record.offset + 1
+            if self._rebuild_needed:  # the last start-over failed (the broker away): again
+                self._start_over()
+            records = self._consumer.consume(self._batch_size, timeout)
+            try:
+                if self._partition_moved(records):
+                    self._restore_moved_state()
+            except Exception:
+                # The batch left the consumer uncounted: the next pump starts over and reads
+                # it again (carrying on would count the next batch and commit past this one).
+                self._rebuild_needed = True
+                raise
+            if self._transactions is not None:
+                return self._pump_transaction(self._transactions, records)
+            self._count(records)
             if records or self._pending:
                 self._publish()
                 self._consumer.commit()
             return len(records)
+
+    def _count(self, records: list[Record]) -> None:
+        for record in records:
+            self._handle(record)
+            self._next_offsets[record.partition] = record.offset + 1
+
+    def _pump_transaction(self, transactions: TransactionalProducer, records: list[Record]) -> int:
+        """Count a batch in one transaction: its rows, dead letters and source offsets."""
+        if not records:
+            return 0
+        metrics = process_metrics()
+        try:
+            transactions.begin_transaction()
+            self._transaction_open = True
+            self._count(records)
+            self._publish()
+            transactions.send_offsets_to_transaction(self._consumer)
+            transactions.commit_transaction()
+            self._transaction_open = False
+        except ProducerFencedError as exc:
+            metrics.transactions_aborted.labels(processor=self.name).inc()
+            log.error("%s: fenced, stopping (another instance took over): %s", self.name, exc)
+            self._stop_fenced()
+            raise
+        except Exception as exc:
+            metrics.transactions_aborted.labels(processor=self.name).inc()
+            log.warning("%s: transaction aborted, starting over: %s", self.name, exc)
+            self._start_over()
+            return len(records)  # handled, to be counted again: there is work left
+        metrics.transactions_committed.labels(processor=self.name).inc()
+        return len(records)
+
+    def _start_over(self) -> None:
+        """After an aborted transaction (or a batch left uncounted): forget what was counted
+        since the last commit and resume as a restarted instance would, from the sink's
+        committed totals and the group's committed offsets."""
+        self._rebuild_needed = True
+        if self._transactions is not None and self._transaction_open:
+            self._transaction_open = False
+            try:
+                self._transactions.abort_transaction()
+            except Exception as exc:  # a producer that cannot abort is replaced (which aborts)
+                log.warning("%s: abort failed (%s); new transactional producer", self.name, exc)
+                self._transactions.close()
+                self._producer = self._new_producer()
+        try:
+            self._consumer.close()
+        except Exception as exc:  # closed already by a start-over that failed further on
+            log.debug("%s: consumer close: %s", self.name, exc)
+        self._pending.clear()
+        self._counter = TurnstileCounter()
+        self._minimums.clear()
+        self._next_offsets.clear()
+        self.restore()
+        self._consumer = self._new_consumer()
+        self._rebuild_needed = False
+
+    def _stop_fenced(self) -> None:
+        self._closed = True
+        self._pending.clear()
+        try:
+            self._producer.close()
+        finally:
+            self._consumer.close()
 
     def _partition_moved(self, records: list[Record]) -> bool:
         """Whether a partition came to this instance from another: one not counted here yet,
@@ -207,7 +332,7 @@ class CountQuery:
         """The state follows the partition, as in Kafka Streams: read the sink back again, so
         the counts of the stations that moved continue from the last total their previous owner
         published. This instance's own totals are all in the sink (published every pump)."""
-        if self._pending:  # a publish that failed last pump: its counts go out first
+        if self._pending and self._transactions is None:  # a publish that failed last pump
             self._publish()
         self._counter = TurnstileCounter()
         self.restore()
@@ -219,7 +344,7 @@ class CountQuery:
                 return
             self._closed = True
             try:
-                if self._pending:
+                if self._pending and self._transactions is None:
                     self._publish()
                     self._consumer.commit()
             finally:

@@ -99,6 +99,12 @@ class WindowedCountQuery(CountQuery):
         key: WindowKey = (group_value, start)
         return key
 
+    def _start_over(self) -> None:
+        # An aborted batch is read again: with the stream time it had pushed forward kept, its
+        # own earlier records would now look late and be dropped. A restart forgets it too.
+        self._stream_time.clear()
+        super()._start_over()
+
     def _evict_expired(self) -> None:
         """Drop windows past retention (see the module docstring); not before every assigned
         partition has a stream time, and never a window with a total not yet published."""

@@ -18,7 +18,12 @@ from cta.memory.groups import Group, Subscription, TopicPartition
 from cta.memory.partition import PartitionLog
 from cta.memory.producer import MemoryProducer
 from cta.memory.protocols import Deliveries, Failures, PendingMessage
-from cta.ports import Record
+from cta.memory.transactions import (
+    MemoryTransactionalProducer,
+    OpenTransaction,
+    TransactionCoordinator,
+)
+from cta.ports import Record, TransactionAbortedError
 from cta.topics import TopicSpec
 
 # Kafka's default message.max.bytes.
@@ -59,6 +64,7 @@ class MemoryBroker:
         self._groups: dict[str, Group] = {}
         self._commits: dict[tuple[str, str, int], int] = {}
         self._member_ids = itertools.count(1)
+        self._transactions = TransactionCoordinator()
 
     # -- EventLog -------------------------------------------------------------------------
 
@@ -67,6 +73,11 @@ class MemoryBroker:
 
     def consumer(self, group_id: str, *, client_id: str = "cta") -> MemoryConsumer:
         return MemoryConsumer(self, group_id, client_id=client_id)
+
+    def transactional_producer(
+        self, transactional_id: str, *, client_id: str = "cta"
+    ) -> MemoryTransactionalProducer:
+        return MemoryTransactionalProducer(self, transactional_id, client_id=client_id)
 
     # -- TopicAdmin -----------------------------------------------------------------------
 
@@ -125,12 +136,18 @@ class MemoryBroker:
 
     # -- used by MemoryProducer (caller does not hold the lock) ----------------------------
 
-    def append_batch(self, batch: Sequence[PendingMessage]) -> tuple[Deliveries, Failures]:
+    def append_batch(
+        self, batch: Sequence[PendingMessage], *, transaction: tuple[str, int] | None = None
+    ) -> tuple[Deliveries, Failures]:
+        """Append a batch; ``transaction`` (transactional id, epoch) writes it into that
+        producer's open transaction (raises ProducerFencedError for a fenced epoch)."""
         deliveries: Deliveries = []
         failures: Failures = []
         now_ms = time.time_ns() // 1_000_000
         limit = self.max_message_bytes
         with self.lock:
+            open_txn = None if transaction is None else self._transactions.current(*transaction)
+            serial = None if open_txn is None else open_txn.serial
             topics = self._topics
             for topic_name, value, key, headers, timestamp_ms, callback in batch:
                 topic = topics.get(topic_name)
@@ -177,12 +194,69 @@ class MemoryBroker:
                         value,
                         now_ms if timestamp_ms is None else timestamp_ms,
                         headers,
-                    )
+                    ),
+                    transaction=serial,
                 )
+                if open_txn is not None:
+                    open_txn.written.setdefault((topic_name, partition), []).append(offset)
                 if callback is not None:
                     deliveries.append((callback, partition, offset))
             self.data_arrived.notify_all()
         return deliveries, failures
+
+    # -- used by MemoryTransactionalProducer (caller does not hold the lock) ---------------
+
+    def init_transactions(self, transactional_id: str) -> int:
+        """A new epoch for the id: older producers with it are fenced, their open transaction
+        aborted."""
+        with self.lock:
+            epoch, left_open = self._transactions.init_producer(transactional_id)
+            if left_open is not None:
+                self._resolve(left_open, committed=False)
+            return epoch
+
+    def check_producer(self, transactional_id: str, epoch: int) -> None:
+        with self.lock:
+            self._transactions.check(transactional_id, epoch)
+
+    def add_transaction_offsets(
+        self,
+        transactional_id: str,
+        epoch: int,
+        group_id: str,
+        member_id: int | None,
+        positions: dict[TopicPartition, int],
+    ) -> None:
+        with self.lock:
+            open_txn = self._transactions.current(transactional_id, epoch)
+            group = self._groups.get(group_id)
+            held: set[TopicPartition] = set()
+            if group is not None and member_id in group.members:
+                topics = self._partition_counts()
+                held = set(group.assignment(member_id, topics, self.topics_version))
+            lost = sorted(set(positions) - held)
+            if lost:
+                raise TransactionAbortedError(
+                    f"group {group_id}: member {member_id} no longer holds {lost} "
+                    "(the group rebalanced): its offsets are refused"
+                )
+            open_txn.offsets.setdefault(group_id, {}).update(positions)
+
+    def end_transaction(self, transactional_id: str, epoch: int, *, committed: bool) -> None:
+        with self.lock:
+            open_txn = self._transactions.finish(transactional_id, epoch)
+            if open_txn is not None:
+                self._resolve(open_txn, committed=committed)
+
+    def _resolve(self, open_txn: OpenTransaction, *, committed: bool) -> None:
+        for (topic, partition), offsets in open_txn.written.items():
+            self._topics[topic].partitions[partition].end_transaction(
+                open_txn.serial, offsets, committed=committed
+            )
+        if committed:
+            for group_id, positions in open_txn.offsets.items():
+                self.commit_offsets(group_id, positions.items())
+        self.data_arrived.notify_all()
 
     # -- used by MemoryConsumer (caller holds the lock) -----------------------------------
 

@@ -78,11 +78,26 @@ class MemoryConsumer:
         """Commit the position after everything returned so far (records a ``poll`` fetched
         but has not returned yet are not committed)."""
         with self._broker.lock:
-            positions = dict(self._positions)
-            for record in self._buffer:
-                key = (record.topic, record.partition)
-                positions[key] = min(positions.get(key, record.offset), record.offset)
-            self._broker.commit_offsets(self.group_id, positions.items())
+            self._broker.commit_offsets(self.group_id, self._returned_positions().items())
+
+    def _returned_positions(self) -> dict[TopicPartition, int]:
+        """Positions after everything handed out (records ``poll`` buffered do not count)."""
+        positions = dict(self._positions)
+        for record in self._buffer:
+            key = (record.topic, record.partition)
+            positions[key] = min(positions.get(key, record.offset), record.offset)
+        return positions
+
+    def position(self, topic: str, partition: int) -> int | None:
+        with self._broker.lock:
+            self._sync()
+            return self._returned_positions().get((topic, partition))
+
+    def transaction_offsets(self) -> tuple[str, int | None, dict[TopicPartition, int]]:
+        """What a transactional producer commits for this member: its group, its member id
+        (the group fences a member that no longer holds the partitions) and its positions."""
+        with self._broker.lock:
+            return self.group_id, self._member_id, self._returned_positions()
 
     def close(self) -> None:
         with self._broker.lock:
@@ -132,7 +147,7 @@ class MemoryConsumer:
         for tp in order[start:] + order[:start]:
             position = positions[tp]
             log = broker.partition_log(*tp)
-            if position >= log.end_offset:
+            if position >= log.stable_offset:  # read_committed: nothing of an open transaction
                 continue
             records, positions[tp] = log.read(position, max_records - len(fetched))
             fetched.extend(records)

@@ -28,6 +28,29 @@ class BatchLog(Protocol):
         ...
 
 
+class TransactionLog(Protocol):
+    """The transaction side of the broker (``cta.memory.transactions``); caller without lock."""
+
+    def append_batch(
+        self, batch: Sequence[PendingMessage], *, transaction: tuple[str, int] | None = None
+    ) -> tuple[Deliveries, Failures]: ...
+
+    def init_transactions(self, transactional_id: str) -> int: ...
+
+    def check_producer(self, transactional_id: str, epoch: int) -> None: ...
+
+    def add_transaction_offsets(
+        self,
+        transactional_id: str,
+        epoch: int,
+        group_id: str,
+        member_id: int | None,
+        positions: dict[TopicPartition, int],
+    ) -> None: ...
+
+    def end_transaction(self, transactional_id: str, epoch: int, *, committed: bool) -> None: ...
+
+
 class GroupCoordinator(Protocol):
     """The group side of the broker; every method but the attributes needs ``lock`` held."""
 

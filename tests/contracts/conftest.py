@@ -27,6 +27,8 @@ from cta.ports import (
     SchemaRegistry,
     StationDatabase,
     TopicAdmin,
+    TransactionalEventLog,
+    TransactionalProducer,
 )
 from cta.runtime import wait_for
 from cta.topics import TopicSpec
@@ -92,6 +94,12 @@ class LogUnderTest:
 
     def producer(self) -> EventProducer:
         producer = self.log.producer()
+        self._closers.append(producer)
+        return producer
+
+    def transactional_producer(self, name: str = "txn") -> TransactionalProducer:
+        assert isinstance(self.log, TransactionalEventLog)
+        producer = self.log.transactional_producer(f"{name}-{self.prefix}")
         self._closers.append(producer)
         return producer
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from cta.ports import DeliveryError, EventConsumer, EventProducer, Record
+from cta.ports import DeliveryError, EventConsumer, EventProducer, ProducerFencedError, Record
 from cta.runtime import wait_for
 from tests.contracts.conftest import LogUnderTest, key_for, read
 
@@ -38,9 +38,7 @@ def poll_records(consumer: EventConsumer, count: int) -> list[Record]:
     return polled
 
 
-def read_both(
-    a: EventConsumer, b: EventConsumer, count: int
-) -> tuple[list[Record], list[Record]]:
+def read_both(a: EventConsumer, b: EventConsumer, count: int) -> tuple[list[Record], list[Record]]:
     """What two members of one group read until they have ``count`` records between them."""
     from_a: list[Record] = []
     from_b: list[Record] = []
@@ -321,9 +319,134 @@ def test_consume_returns_what_is_there_without_waiting_out_its_timeout(
     consumer.subscribe([topic])
     first = poll_records(consumer, 1)
     got: list[Record] = []
-    reader = threading.Thread(
-        target=lambda: got.extend(consumer.consume(500, 600.0)), daemon=True
-    )
+    reader = threading.Thread(target=lambda: got.extend(consumer.consume(500, 600.0)), daemon=True)
     reader.start()
     wait_for(lambda: not reader.is_alive(), timeout=60, what="consume to return its one record")
     assert [r.offset for r in [*first, *got]] == [0, 1]
+
+
+# -- transactions (the KSQL engine's exactly-once cycle) --------------------------------------
+
+
+def read_until_end(consumer: EventConsumer, topic: str, ends: dict[int, int]) -> list[Record]:
+    """Everything up to the end offsets, waiting on the consumer's positions: a transactional
+    topic ends with a commit marker, which no consumer returns."""
+    records: list[Record] = []
+
+    def at_end() -> bool:
+        records.extend(consumer.consume(500, 0.1))
+        return all((consumer.position(topic, p) or 0) >= end for p, end in ends.items() if end)
+
+    wait_for(at_end, timeout=30, what=f"{topic} read to its end offsets {ends}")
+    return records
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_a_transactions_records_are_visible_only_once_it_commits(
+    event_log: LogUnderTest,
+) -> None:
+    topic, partitions = event_log.topic("txn-commit", partitions=1)
+    producer = event_log.transactional_producer()
+    reader = event_log.consumer(event_log.group())
+    reader.subscribe([topic])
+    producer.begin_transaction()
+    produce_round(producer, topic, [key_for(0, partitions)], "open", 3)  # flushed: on the log
+    assert reader.consume(10, 0.5) == []  # read_committed: an open transaction is not there
+    producer.commit_transaction()
+    assert labels(read(reader, 3)) == ["open"] * 3
+    ends = event_log.admin.end_offsets(topic)
+    assert ends[0] > 3  # the commit marker has an offset of its own
+    assert read_until_end(reader, topic, ends) == []
+    assert reader.position(topic, 0) == ends[0]
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_an_aborted_transactions_records_are_never_seen(event_log: LogUnderTest) -> None:
+    topic, partitions = event_log.topic("txn-abort", partitions=1)
+    key = key_for(0, partitions)
+    producer = event_log.transactional_producer()
+    producer.begin_transaction()
+    produce_round(producer, topic, [key], "aborted", 3)
+    producer.abort_transaction()
+    producer.begin_transaction()
+    produce_round(producer, topic, [key], "kept", 2)
+    producer.commit_transaction()
+    reader = event_log.consumer(event_log.group())
+    reader.subscribe([topic])
+    assert labels(read_until_end(reader, topic, event_log.admin.end_offsets(topic))) == [
+        "kept",
+        "kept",
+    ]
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_offsets_sent_to_a_transaction_are_committed_with_it_and_only_with_it(
+    event_log: LogUnderTest,
+) -> None:
+    source, partitions = event_log.topic("txn-source", partitions=1)
+    sink, _ = event_log.topic("txn-sink", partitions=1)
+    key = key_for(0, partitions)
+    produce_round(event_log.producer(), source, [key], "in", 4)
+    group = event_log.group()
+    producer = event_log.transactional_producer()
+
+    def cycle(*, commit: bool) -> None:
+        consumer = event_log.consumer(group)
+        consumer.subscribe([source])
+        assert labels(read(consumer, 4)) == ["in"] * 4  # resumes at the group's commit
+        producer.begin_transaction()
+        producer.produce(sink, b"out:1", key=key)
+        producer.send_offsets_to_transaction(consumer)
+        if commit:
+            producer.commit_transaction()
+        else:
+            producer.abort_transaction()
+        consumer.close()
+
+    cycle(commit=False)  # aborted: the group has committed nothing, so it reads all 4 again
+    cycle(commit=True)
+    assert event_log.admin.group_lag(group) == {(source, 0): 0}
+    produce_round(event_log.producer(), source, [key], "later", 1)
+    resumed = event_log.consumer(group)
+    resumed.subscribe([source])
+    assert labels(read(resumed, 1)) == ["later"]
+    reader = event_log.consumer(event_log.group("reader"))
+    reader.subscribe([sink])
+    assert labels(read_until_end(reader, sink, event_log.admin.end_offsets(sink))) == ["out"]
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_a_new_producer_with_the_same_transactional_id_fences_the_old_one(
+    event_log: LogUnderTest,
+) -> None:
+    topic, partitions = event_log.topic("txn-fence", partitions=1)
+    key = key_for(0, partitions)
+    zombie = event_log.transactional_producer("fenced")
+    zombie.begin_transaction()
+    produce_round(zombie, topic, [key], "zombie", 2)
+    successor = event_log.transactional_producer("fenced")  # aborts the zombie's transaction
+    with pytest.raises(ProducerFencedError):
+        zombie.commit_transaction()
+    successor.begin_transaction()
+    produce_round(successor, topic, [key], "successor", 1)
+    successor.commit_transaction()
+    reader = event_log.consumer(event_log.group())
+    reader.subscribe([topic])
+    assert labels(read_until_end(reader, topic, event_log.admin.end_offsets(topic))) == [
+        "successor"
+    ]
+
+
+@pytest.mark.adapters("memory", "kafka")
+def test_end_offsets_are_the_high_watermark_open_transactions_included(
+    event_log: LogUnderTest,
+) -> None:
+    """A reader "up to the end offsets" (the KSQL restore) must not stop at the last stable
+    offset: a transaction whose commit is still being written would be left out of what it
+    reads while its consumed offsets get committed."""
+    topic, partitions = event_log.topic("txn-ends", partitions=1)
+    producer = event_log.transactional_producer()
+    producer.begin_transaction()
+    produce_round(producer, topic, [key_for(0, partitions)], "open", 3)
+    assert event_log.admin.end_offsets(topic) == {0: 3}
+    producer.abort_transaction()

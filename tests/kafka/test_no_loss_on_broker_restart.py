@@ -168,8 +168,10 @@ def _latest_summary(log_: KafkaEventLog, admin: KafkaTopicAdmin) -> dict[int, di
                     table.pop(json.loads(record.key), None)
                 else:
                     table[json.loads(record.key)] = json.loads(record.value)
-                if record.offset + 1 >= ends.get(record.partition, 0):
-                    ends.pop(record.partition, None)
+            # The position steps over the commit markers of the engine's transactions.
+            for partition, end in list(ends.items()):
+                if (consumer.position(topics.TURNSTILE_SUMMARY, partition) or 0) >= end:
+                    del ends[partition]
     finally:
         consumer.close()
     return table

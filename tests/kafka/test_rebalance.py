@@ -142,9 +142,7 @@ class Cluster:
         """The KSQL engine processes of ``cta processors --instances N`` (its Faust workers are
         left out: the summary does not need them), with /metrics from ``metrics_base``."""
         env = {**self.config.endpoints().as_env(), "CTA_BACKEND": "kafka"}
-        specs = instance_specs(
-            Settings.from_env(env), self.workdir, self.admin, instances, self.metrics_base
-        )
+        specs = instance_specs(Settings.from_env(env), self.workdir, instances, self.metrics_base)
         return [spec for spec in specs if spec.name.startswith(KSQL)]
 
     def metrics_port(self, spec: ProcessSpec) -> int:
@@ -264,7 +262,6 @@ def test_an_instance_added_then_stopped_while_entries_flow_counts_exactly(
 # Not strict: a kill replays a batch only when it lands between the batch's publish and its
 # offset commit, so some runs pass today. Exactly-once (issue 10) makes it pass every time:
 # then drop the mark.
-@pytest.mark.xfail(strict=False, reason="exactly-once: issue 10")
 def test_an_instance_killed_while_entries_flow_is_restarted_and_counts_exactly(
     cluster: Cluster,
 ) -> None:

@@ -69,11 +69,9 @@ def test_cta_processors_supervises_n_of_each_with_their_own_ids_and_metrics_port
     tmp_path: Path,
 ) -> None:
     from cta.config import Settings
-    from cta.kafka.admin import KafkaTopicAdmin
     from cta.kafka.processors import instance_specs
 
-    admin = KafkaTopicAdmin("127.0.0.1:1", timeout=1.0)  # never asked: no probe runs here
-    specs = instance_specs(Settings(), tmp_path, admin, 2, 9310)
+    specs = instance_specs(Settings(), tmp_path, 2, 9310)
     names = [spec.name for spec in specs]
     assert names == ["faust-stations-1", "faust-stations-2", "ksql-engine-1", "ksql-engine-2"]
     faust, ksql = specs[:2], specs[2:]
@@ -88,11 +86,11 @@ def test_cta_processors_supervises_n_of_each_with_their_own_ids_and_metrics_port
     assert [c.start_after for c in faust] == [None, "faust-stations-1"]
     assert [c.start_after for c in ksql] == [None, None]
     # One instance keeps the plain names (the demo's /healthz); no ports: no web server.
-    plain = instance_specs(Settings(), tmp_path, admin, 1, None)
+    plain = instance_specs(Settings(), tmp_path, 1, None)
     assert [s.name for s in plain] == ["faust-stations", "ksql-engine"]
     assert "--without-web" in plain[0].command and "--metrics-port" not in plain[1].command
     # A ksqlDB server runs the queries: Faust workers only.
-    server = instance_specs(Settings(ksql_url="http://127.0.0.1:8088"), tmp_path, admin, 3, None)
+    server = instance_specs(Settings(ksql_url="http://127.0.0.1:8088"), tmp_path, 3, None)
     assert [s.name for s in server] == [f"faust-stations-{n}" for n in (1, 2, 3)]
 
 
