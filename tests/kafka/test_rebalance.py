@@ -259,9 +259,8 @@ def test_an_instance_added_then_stopped_while_entries_flow_counts_exactly(
 
 @pytest.mark.kafka
 @needs_stack
-# Not strict: a kill replays a batch only when it lands between the batch's publish and its
-# offset commit, so some runs pass today. Exactly-once (issue 10) makes it pass every time:
-# then drop the mark.
+# Exact because each pump is one transaction (issue 10): a kill between a batch's publish and
+# its offset commit aborts both, and the restarted instance fences the killed one.
 def test_an_instance_killed_while_entries_flow_is_restarted_and_counts_exactly(
     cluster: Cluster,
 ) -> None:
