@@ -247,6 +247,10 @@ def _look_in_chromium(demo: Demo) -> None:
             page = browser.new_page(viewport={"width": 1600, "height": 1200})
             page.goto(demo.url("/"))
             sync_api.expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+            # The page opens on the map: trains on it, then the table view of the same state.
+            sync_api.expect(page.locator(".network-map.main .train").first).to_be_visible()
+            page.screenshot(path=str(LOGS / "compose-map.png"))
+            page.locator('#view-switch button[data-view="table"]').click()
             for entry in demo.status()["lines"]:
                 trains = page.locator(f"section.line [id^='row-{entry['line']}-'] .train-id")
                 sync_api.expect(trains.first).to_be_visible()
