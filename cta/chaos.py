@@ -47,6 +47,7 @@ from cta.processors.stations import decode_table_key, transform_stations
 from cta.producers.devices import DeviceProducer
 from cta.runtime import wait_for
 from cta.supervisor import RestartPolicy, Supervisor
+from cta.verify import read_topic
 
 log = logging.getLogger(__name__)
 
@@ -305,20 +306,7 @@ class ChaosRun:
 
     def read(self, topic: str, timeout: float = 120.0) -> list[Record]:
         """Everything on ``topic`` (read_committed), up to its end offsets."""
-        ends = self.admin.end_offsets(topic)
-        consumer = self.log.consumer(f"chaos-reader-{time.monotonic_ns()}")
-        consumer.subscribe([topic], from_beginning=True)
-        records: list[Record] = []
-
-        def at_end() -> bool:
-            records.extend(consumer.consume(10_000, 0.1))
-            return all((consumer.position(topic, p) or 0) >= e for p, e in ends.items() if e)
-
-        try:
-            wait_for(at_end, timeout=timeout, interval=0.0, what=f"{topic} read to its end")
-        finally:
-            consumer.close()
-        return records
+        return read_topic(self.log, self.admin, topic, timeout=timeout)
 
     def verify(self) -> ChaosFigures:
         """The exact-count, stations and dead-letter checks; raises AssertionError."""

@@ -9,15 +9,22 @@ from typing import Any
 
 from cta.avro import AvroDecoder, WireFormatError
 from cta.backend import Backend
-from cta.ports import Record, SchemaRegistryError
+from cta.ports import EventLog, Record, SchemaRegistryError, TopicAdmin
 from cta.runtime import wait_for
 from cta.topics import subject_for
 
 
 def read_all(backend: Backend, topic: str, *, timeout: float = 30.0) -> list[Record]:
     """Every message currently in ``topic`` (all partitions), read by a throw-away group."""
-    ends = backend.admin.end_offsets(topic)
-    consumer = backend.log.consumer(f"cta-reader-{uuid.uuid4().hex[:12]}")
+    return read_topic(backend.log, backend.admin, topic, timeout=timeout)
+
+
+def read_topic(
+    log: EventLog, admin: TopicAdmin, topic: str, *, timeout: float = 30.0
+) -> list[Record]:
+    """``read_all`` over an event log and admin that are not a whole backend (the chaos run)."""
+    ends = admin.end_offsets(topic)
+    consumer = log.consumer(f"cta-reader-{uuid.uuid4().hex[:12]}")
     consumer.subscribe([topic], from_beginning=True)
     records: list[Record] = []
 
