@@ -270,7 +270,13 @@ def test_weather_arrives_through_the_rest_proxy(demo: Demo) -> None:
     )  # fmt: skip
     # A reading of our own through the REST Proxy's published port reaches the board too.
     proxy = RestProxyClient(f"http://127.0.0.1:{demo.port('CTA_COMPOSE_REST_PROXY_PORT')}")
-    reading = WeatherReading(123.5, WeatherStatus.WINDY, int(time.time() * 1000))
+    # Newer in event time than what the board shows: the simulated clock runs ahead of the wall
+    # clock (speed 60), and the board keeps the newest reading, so a wall-clock "now" is older
+    # than the simulation's once its second hourly report is in.
+    shown = ((_board(demo) or {}).get("weather") or {}).get("timestamp") or 0
+    reading = WeatherReading(
+        123.5, WeatherStatus.WINDY, max(int(time.time() * 1000), int(shown) + 1)
+    )
     WeatherProducer(proxy).send(reading)
     wait_for(
         lambda: ((_board(demo) or {}).get("weather") or {}).get("temperature") == 123.5,
