@@ -32,7 +32,8 @@ from typing import Any
 
 from cta.avro import AvroDecoder
 from cta.ksql.formats import DecodeError, RowDecoder, decode_key, encode_key, encode_value
-from cta.ksql.statements import ColumnRef, Comparison, Expression, IsNull, Literal, Logical, Not
+from cta.ksql.statements import Expression
+from cta.ksql.where import evaluate
 from cta.metrics import process_metrics
 from cta.ports import (
     EventConsumer,
@@ -461,49 +462,3 @@ class CountQuery:
             ("source.offset", str(record.offset).encode("ascii")),
             ("ksql.query", self.name.encode("utf-8")),
         )
-
-
-def evaluate(expression: Expression, row: dict[str, Any]) -> Any:
-    """SQL semantics for the WHERE subset: a comparison with NULL is NULL (never true)."""
-    if isinstance(expression, Literal):
-        return expression.value
-    if isinstance(expression, ColumnRef):
-        return row.get(expression.name)
-    if isinstance(expression, IsNull):
-        return (evaluate(expression.operand, row) is None) != expression.negated
-    if isinstance(expression, Not):
-        inner = evaluate(expression.operand, row)
-        return None if inner is None else not inner
-    if isinstance(expression, Logical):
-        left, right = evaluate(expression.left, row), evaluate(expression.right, row)
-        if expression.op == "AND":
-            if left is False or right is False:
-                return False
-            return None if left is None or right is None else True
-        if left is True or right is True:
-            return True
-        return None if left is None or right is None else False
-    if isinstance(expression, Comparison):
-        return _compare(
-            expression.op, evaluate(expression.left, row), evaluate(expression.right, row)
-        )
-    raise TypeError(f"cannot evaluate {expression!r} in WHERE")
-
-
-def _compare(op: str, left: Any, right: Any) -> bool | None:
-    if left is None or right is None:
-        return None
-    try:
-        if op == "=":
-            return bool(left == right)
-        if op == "!=":
-            return bool(left != right)
-        if op == "<":
-            return bool(left < right)
-        if op == "<=":
-            return bool(left <= right)
-        if op == ">":
-            return bool(left > right)
-        return bool(left >= right)
-    except TypeError:
-        return None
