@@ -109,11 +109,12 @@ class ExpectLog(logging.Filter):
 expect_log = ExpectLog
 
 
-def listening_socket(host: str = "127.0.0.1") -> socket.socket:
-    """A socket bound to a free port and listening: hand it to the server (Sanic's ``sock=``,
-    or a child process's inherited fd), so no other process can take the port in between."""
+def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A socket bound to a free port (or ``port``: a restarted server on the address its
+    clients keep retrying) and listening: hand it to the server (Sanic's ``sock=``, or a child
+    process's inherited fd), so no other process can take the port in between."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock.bind((host, port))
     sock.listen(100)
     return sock

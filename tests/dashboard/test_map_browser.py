@@ -5,7 +5,6 @@ Clark/Lake's panel with its six lines and hourly chart, and the page resuming af
 from __future__ import annotations
 
 import json
-import socket
 import struct
 import urllib.request
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from cta.domain.events import LineColor, TurnstileEntry
 from cta.pipeline import Pipeline
 from cta.processors.stations import transform_stations
 from cta.producers import DeviceProducer
+from cta.testing import listening_socket
 from cta.verify import read_all
 from tests.dashboard.conftest import LiveServer, unique_name
 from tests.dashboard.test_browser import browser, sync_api
@@ -294,14 +294,6 @@ def test_a_link_to_a_line_opens_the_table_and_the_map_fits_when_shown(
     page.close()
 
 
-def _socket_on(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen(100)
-    return sock
-
-
 def test_after_the_server_restarts_the_map_resumes_by_itself(browser: Any) -> None:
     first = LiveServer(create_app(loaded(), name=unique_name())).start()
     second: LiveServer | None = None
@@ -312,11 +304,10 @@ def test_after_the_server_restarts_the_map_resumes_by_itself(browser: Any) -> No
 
         state: DashboardState = loaded()
         state.apply_arrival(arrival(HOWARD, "RL001", "red", direction_name="To 95th/Dan Ryan"))
-        second = LiveServer(create_app(state, name=unique_name()))
-        second._sock.close()
-        second._sock = _socket_on(first.port)  # the same address the page keeps retrying
-        second.port = first.port
-        second.start()
+        # On the same address, which the page keeps retrying.
+        second = LiveServer(
+            create_app(state, name=unique_name()), sock=listening_socket(port=first.port)
+        ).start()
         expect(page.locator("#connection")).to_have_attribute("data-state", "live")
         expect(page.locator('.network-map.main .train[data-train="RL001"]')).to_have_attribute(
             "data-station", str(HOWARD)

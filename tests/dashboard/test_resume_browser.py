@@ -3,13 +3,13 @@ has), tells its listeners, and resumes by itself after the server restarts."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
 
 from cta.dashboard.app import create_app
 from cta.dashboard.state import DashboardState
+from cta.testing import listening_socket
 from tests.dashboard.conftest import LiveServer, unique_name
 from tests.dashboard.test_app import served
 from tests.dashboard.test_browser import browser, populated_board, sync_api
@@ -28,14 +28,6 @@ def board_with(train_id: str) -> tuple[DashboardState, int]:
          "train_status": "in_service", "prev_station_id": None, "prev_direction": None}
     )  # fmt: skip
     return state, station_id
-
-
-def same_port(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen(100)
-    return sock
 
 
 def test_the_page_holds_the_servers_state_through_deltas_and_tells_its_listeners(
@@ -85,7 +77,9 @@ def test_the_page_resumes_by_itself_after_the_server_restarts(browser: Any) -> N
     # names that version, but another server's, so it must get this board in full.
     after, _ = board_with("BL222")
     assert after.version == before.version
-    second = LiveServer(create_app(after, name=unique_name()), sock=same_port(first.port))
+    second = LiveServer(
+        create_app(after, name=unique_name()), sock=listening_socket(port=first.port)
+    )
     second.start()
     try:
         sync_api.expect(page.locator("#connection")).to_have_attribute(
