@@ -30,8 +30,9 @@ class LeaderNotAvailable(TopicAdminError):
 
 
 log = logging.getLogger(__name__)
-# Watermarks of a partition whose leader is not known yet: retried for about 4 s in all.
-WATERMARK_BACKOFF = Backoff(attempts=8, initial=0.05, maximum=1.0)
+# Watermarks of a partition whose leader is not known yet: retried for about 15 s in all (a
+# broker restarted in its container was seen to take over 4 s to lead its partitions again).
+WATERMARK_BACKOFF = Backoff(attempts=20, initial=0.05, maximum=1.0)
 # _UNKNOWN_PARTITION: the client's metadata lost the partition with its leader (a broker killed).
 _LEADER_MOVING = frozenset(
     {
