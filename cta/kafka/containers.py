@@ -142,6 +142,9 @@ class ContainerStack:
 
     startup_timeout: float = 240.0
     only: Collection[str] | None = None
+    # Each container's log is kept as LOGS_DIR/<logs_prefix><service>.log: stacks side by side
+    # (a test's private one beside the session's) give theirs a prefix of their own.
+    logs_prefix: str = ""
     _containers: dict[str, Any] = field(default_factory=dict)
     _network: Any = None
     _kafka_port: int = 0
@@ -262,7 +265,8 @@ class ContainerStack:
             name, container = self._containers.popitem()
             try:
                 LOGS_DIR.mkdir(parents=True, exist_ok=True)
-                (LOGS_DIR / f"{name}.log").write_text(self.logs_of(container, None), "utf-8")
+                log_file = LOGS_DIR / f"{self.logs_prefix}{name}.log"
+                log_file.write_text(self.logs_of(container, None), "utf-8")
             except Exception:  # a container that never started has no log to keep
                 pass
             try:

@@ -95,7 +95,7 @@ def private_stack() -> Iterator[PrivateStack]:
     container is stopped and started again, its data kept inside it), else a native stack on
     free ports in a state dir of its own."""
     if docker_available():
-        containers = ContainerStack(only=["kafka", "registry"])
+        containers = ContainerStack(only=["kafka", "registry"], logs_prefix="no-loss-")
         try:
             env = containers.start()
             yield PrivateStack(
