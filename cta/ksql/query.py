@@ -133,6 +133,7 @@ class CountQuery:
         # elsewhere means another instance (same group) had the partition meanwhile.
         self._next_offsets: dict[int, int] = {}
         self._instance = uuid.uuid4().hex[:8]
+        self._restores = 0
         self._lock = threading.Lock()
         self._closed = False
         self.transactional_id = (
@@ -184,9 +185,14 @@ class CountQuery:
         ends = {p: end for p, end in self._admin.end_offsets(self.plan.sink_topic).items() if end}
         if not ends:
             return
-        # A group of its own: instances of one query restoring at once must each read it all.
+        # A group of its own, new for each restore: instances of one query restoring at once
+        # must each read it all, and a member an earlier restore left behind (its LeaveGroup
+        # lost to a broker going down) must not keep partitions from this one. It never
+        # commits, so the group is gone once the consumer leaves.
+        self._restores += 1
         consumer = self._log.consumer(
-            f"{self.group_id}-restore-{self._instance}", client_id=f"{self.name}-restore"
+            f"{self.group_id}-restore-{self._instance}-{self._restores}",
+            client_id=f"{self.name}-restore",
         )
         try:
             consumer.subscribe([self.plan.sink_topic], from_beginning=True)
@@ -195,9 +201,13 @@ class CountQuery:
             deadline = time.monotonic() + self._restore_timeout
             while ends:
                 if time.monotonic() > deadline:
+                    left = ", ".join(
+                        f"{p} at {consumer.position(self.plan.sink_topic, p)} of {end}"
+                        for p, end in sorted(ends.items())
+                    )
                     raise RestoreError(
                         f"{self.name}: sink {self.plan.sink_topic} not read back to its end: "
-                        f"no rows for {self._restore_timeout}s (partitions left: {sorted(ends)})"
+                        f"no rows for {self._restore_timeout}s (partitions left: {left})"
                     )
                 records = consumer.consume(self._batch_size, 0.1)
                 if records:
@@ -293,14 +303,18 @@ class CountQuery:
         since the last commit and resume as a restarted instance would, from the sink's
         committed totals and the group's committed offsets."""
         self._rebuild_needed = True
-        if self._transactions is not None and self._transaction_open:
-            self._transaction_open = False
-            try:
-                self._transactions.abort_transaction()
-            except Exception as exc:  # a producer that cannot abort is replaced (which aborts)
-                log.warning("%s: abort failed (%s); new transactional producer", self.name, exc)
-                self._transactions.close()
-                self._producer = self._new_producer()
+        if self._transactions is not None:
+            if self._transaction_open:
+                self._transaction_open = False
+                try:
+                    self._transactions.abort_transaction()
+                except Exception as exc:  # the new producer below aborts it instead
+                    log.warning("%s: abort failed (%s)", self.name, exc)
+            # A new producer under the same id, as a restarted instance has: starting it aborts
+            # any transaction the broker still holds open for the id, one the old producer may
+            # have lost track of in a broker restart, which the restore would wait on for good.
+            self._transactions.close()
+            self._producer = self._new_producer()
         try:
             self._consumer.close()
         except Exception as exc:  # closed already by a start-over that failed further on

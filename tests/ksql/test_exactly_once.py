@@ -150,3 +150,49 @@ def test_a_restore_that_fails_mid_pump_loses_no_batch(stack: Stack, guarantee: s
         query.pump(0.0)
     drain(running.pumps())
     assert stack.summary() == {s: 1 for s in STATIONS}
+
+
+def test_a_restore_is_not_held_up_by_a_member_left_in_an_earlier_restores_group(
+    stack: Stack,
+) -> None:
+    """A restore reads the sink with a group of its own. A member of an earlier restore's group
+    that never left (its LeaveGroup lost as the broker went down) would otherwise hold some of
+    the sink's partitions, and the next restore could never read them."""
+    running = engine(stack, EXACTLY_ONCE)
+    (query,) = running.queries()
+    stack.produce_entries(STATIONS)
+    drain(running.pumps())
+    query.restore()  # the sink holds rows now: read with a group, as after a restart
+    restore_groups = [g for g in stack.broker._groups if "-restore-" in g]
+    assert restore_groups, "the restore read the sink with a group"
+    for group in restore_groups:
+        stale = stack.broker.consumer(group)
+        stale.subscribe([query.plan.sink_topic], from_beginning=True)
+        stale.consume(1)  # joined: it holds its share of the sink's partitions
+    query._restore_timeout = 1.0
+    query.restore()
+    assert query.counts() == {s: 1 for s in STATIONS}
+
+
+def test_a_start_over_ends_a_transaction_the_broker_still_holds_open_under_the_query_id(
+    stack: Stack,
+) -> None:
+    """The query starts over as a restarted instance would: with a new producer under its
+    transactional id, which aborts whatever transaction the broker still holds open for that
+    id (one whose end the old producer lost track of in a broker restart). Reusing the old
+    producer would leave it open, and the restore would wait on it for good."""
+    running = engine(stack, EXACTLY_ONCE)
+    (query,) = running.queries()
+    stack.produce_entries(STATIONS)
+    drain(running.pumps())
+    lost = query._transactions
+    assert lost is not None
+    lost.begin_transaction()
+    lost.produce(query.plan.sink_topic, b"{}", key=b"40000")
+    lost.flush()
+    query._restore_timeout = 1.0
+    query._start_over()
+    assert query.counts() == {s: 1 for s in STATIONS}
+    stack.produce_entries(STATIONS)
+    drain(running.pumps())
+    assert stack.summary() == {s: 2 for s in STATIONS}
