@@ -41,10 +41,11 @@ PORT_ADAPTERS: dict[str, tuple[str, ...]] = {
     "station_database": ("memory", "kafka"),
 }
 # The mock coordinator waits a full session timeout for a closed member before the next join.
-# Its JoinGroup answers come on whole seconds; with the adapter's 1 s metadata refresh landing on
-# the same instant, a joining member can find "metadata for subscribed topics has changed" on
-# every answer and rejoin for good (seen in about 1 of 5 runs of the event-log contract file, a
-# member never assigned in 30 s). A 10 s refresh still lets the regex case see its new topic.
+# Its JoinGroup answers seem to come on whole seconds; with the adapter's 1 s metadata refresh
+# landing on the same instant, a joining member was seen to find "metadata for subscribed
+# topics has changed" on every answer and rejoin for good (about 1 in 5 runs of the event-log
+# contract file: a member never assigned in 30 s). A 10 s refresh still lets the regex case see
+# its new topic.
 MOCK_CONSUMER_CONFIG = {
     "session.timeout.ms": 3000,
     "heartbeat.interval.ms": 500,

@@ -13,6 +13,7 @@ from cta.kafka.event_log import KafkaEventLog
 from cta.kafka.transactions import KafkaTransactionalProducer
 from cta.ports import TransactionAbortedError
 from cta.runtime import wait_for
+from tests.contracts.conftest import MOCK_CONSUMER_CONFIG
 
 # Without the bound the stuck call below returns on its own after this long, successfully: the
 # test then fails (nothing raised) instead of hanging.
@@ -37,7 +38,7 @@ class _NeverAnsweringOffsets:
 @pytest.fixture
 def consumed(mock_bootstrap: str) -> Iterator[tuple[KafkaEventLog, Any]]:
     """A consumer of the mock cluster that has returned one record, so owes an offset."""
-    log_ = KafkaEventLog(mock_bootstrap)
+    log_ = KafkaEventLog(mock_bootstrap, consumer_config=MOCK_CONSUMER_CONFIG)
     producer = log_.producer()
     producer.produce("txn-wedge-source", b"one")
     producer.flush(10)
