@@ -188,7 +188,7 @@ class CountQuery:
         # A group of its own, new for each restore: instances of one query restoring at once
         # must each read it all, and a member an earlier restore left behind (its LeaveGroup
         # lost to a broker going down) must not keep partitions from this one. It never
-        # commits, so the group is gone once the consumer leaves.
+        # commits: left empty without offsets, it is Kafka's clean-up's to drop.
         self._restores += 1
         consumer = self._log.consumer(
             f"{self.group_id}-restore-{self._instance}-{self._restores}",
